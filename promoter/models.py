@@ -1,0 +1,156 @@
+"""Typed records shared by run stores, selection and reports: data only, no I/O."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeAlias
+
+FlagValue: TypeAlias = "str | int | float | bool | list[FlagValue] | dict[str, FlagValue] | None"
+
+
+class RunStatus(StrEnum):
+    """A run's status, with Guild's meaning of each."""
+
+    COMPLETED = "completed"
+    ERROR = "error"
+    TERMINATED = "terminated"
+    RUNNING = "running"
+    PENDING = "pending"
+    STAGED = "staged"
+
+
+AGGREGATES = ("last", "first", "min", "max", "avg", "count")
+
+
+@dataclass(frozen=True, slots=True)
+class ScalarSeries:
+    """Every logged value of one scalar tag, ordered as written."""
+
+    tag: str
+    prefix: str
+    steps: tuple[int, ...]
+    values: tuple[float, ...]
+
+    def aggregate(self, how: str) -> float:
+        """Summarise the series the way Guild does: last/first by step, min/max/avg/count.
+
+        NaN anywhere in the series makes min, max and avg NaN, so a diverged run is never
+        ranked on a value that hides the divergence.
+        """
+        if how == "count":
+            return float(len(self.values))
+        if not self.values:
+            return math.nan
+        if how == "last":
+            return self.values[_last_index(self.steps)]
+        if how == "first":
+            return self.values[_first_index(self.steps)]
+        if any(math.isnan(v) for v in self.values):
+            return math.nan
+        if how == "min":
+            return min(self.values)
+        if how == "max":
+            return max(self.values)
+        if how == "avg":
+            return math.fsum(self.values) / len(self.values)
+        raise ValueError(f"unknown aggregate {how!r}")
+
+    def summary(self) -> dict[str, float]:
+        """All aggregates at once, for listings and records."""
+        return {how: self.aggregate(how) for how in AGGREGATES}
+
+
+def _last_index(steps: Sequence[int]) -> int:
+    best = 0
+    for i, step in enumerate(steps):
+        if step >= steps[best]:
+            best = i
+    return best
+
+
+def _first_index(steps: Sequence[int]) -> int:
+    best = 0
+    for i, step in enumerate(steps):
+        if step < steps[best]:
+            best = i
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One training run as a run store reads it."""
+
+    id: str
+    op: str
+    status: RunStatus
+    started: datetime | None = None
+    stopped: datetime | None = None
+    label: str = ""
+    tags: tuple[str, ...] = ()
+    flags: Mapping[str, FlagValue] = field(default_factory=dict)
+    scalars: Mapping[str, ScalarSeries] = field(default_factory=dict)
+    vcs_commit: str | None = None
+    sourcecode_digest: str | None = None
+    host: str | None = None
+    user: str | None = None
+    path: Path | None = None
+    batch: bool = False
+
+    @property
+    def short_id(self) -> str:
+        """The first eight characters of the id, as Guild shows them."""
+        return self.id[:8]
+
+    @property
+    def dirty_source(self) -> bool:
+        """True when the run started from a working tree with uncommitted changes."""
+        return bool(self.vcs_commit and self.vcs_commit.endswith("*"))
+
+    def scalar(self, name: str) -> ScalarSeries | None:
+        """The series for a scalar name: ``tag`` or Guild's ``prefix#tag``."""
+        found = self.scalars.get(name)
+        if found is not None or "#" not in name:
+            return found
+        prefix, tag = name.split("#", 1)
+        for series in self.scalars.values():
+            if series.tag == tag and series.prefix.startswith(prefix):
+                return series
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFile:
+    """A file of a run: its path in the run dir and, where known, its place in the project."""
+
+    run_path: str
+    kind: str
+    project_path: str | None = None
+    sha1: str | None = None
+    size: int | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFiles:
+    """A run's files split the way Guild's manifest splits them."""
+
+    source: tuple[RunFile, ...]
+    dependencies: tuple[RunFile, ...]
+    generated: tuple[RunFile, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Champion:
+    """The run currently promoted, as read from ``.promoter/champion.yaml``."""
+
+    run_id: str
+    op: str | None
+    objective_name: str | None
+    objective_value: float | None
+    scalars: Mapping[str, float] = field(default_factory=dict)
+    flags: Mapping[str, FlagValue] = field(default_factory=dict)
