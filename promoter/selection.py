@@ -152,7 +152,7 @@ def _filter_reasons(run: Run, filters: Filters) -> list[str]:
     reasons = []
     if run.batch:
         reasons.append("batch run (the parent of a grid or optimizer): not a training run")
-    if filters.operations and not _op_matches(run.op, filters.operations):
+    if filters.operations and not op_matches(run.op, filters.operations):
         reasons.append(f"operation {run.op!r} is not {' or '.join(filters.operations)}")
     if run.status not in filters.statuses:
         wanted = ", ".join(s.value for s in filters.statuses)
@@ -170,7 +170,8 @@ def _filter_reasons(run: Run, filters: Filters) -> list[str]:
     return reasons
 
 
-def _op_matches(op: str, wanted: Sequence[str]) -> bool:
+def op_matches(op: str, wanted: Sequence[str]) -> bool:
+    """Whether ``op`` (``train`` or ``model:train``) matches one of the wanted names or globs."""
     bare = op.rsplit(":", 1)[-1]
     return any(fnmatch.fnmatchcase(op, w) or fnmatch.fnmatchcase(bare, w) for w in wanted)
 
@@ -300,27 +301,27 @@ def _decide(
     if winner is None:
         return Decision.NO_CANDIDATE, f"no eligible run among {considered} considered", None
     assert winner.objective is not None
-    head = f"{winner.run.short_id}: {name} {_fmt(winner.objective)}"
+    head = f"run {winner.run.short_id} has {name} {_fmt(winner.objective)}"
     if standing is None:
-        return Decision.PROMOTE, f"promote {head} (no champion yet)", None
+        return Decision.PROMOTE, f"{head}; no champion yet", None
     champ = standing.champion.run_id[:8]
     if winner.run.id == standing.champion.run_id:
-        return Decision.NOT_BETTER, f"{head} is already the champion", 0.0
+        return Decision.NOT_BETTER, f"{head} and is already the champion", 0.0
     if standing.value is None:
         note = f"champion {champ} has no value for {name}: improvement not checked"
-        return Decision.PROMOTE, f"promote {head} ({note})", None
+        return Decision.PROMOTE, f"{head}; {note}", None
     gain = policy.objective.improvement(winner.objective, standing.value)
     needed = policy.required_improvement(standing.value)
     versus = f"champion {champ} has {_fmt(standing.value)}"
     if gain > 0 and gain >= needed:
         return (
             Decision.PROMOTE,
-            f"promote {head}; {versus}, improvement {_fmt(gain)} >= {_fmt(needed)}",
+            f"{head}; {versus}: improvement {_fmt(gain)} >= {_fmt(needed)} required",
             gain,
         )
     return (
         Decision.NOT_BETTER,
-        f"{head} does not beat {versus} by the required {_fmt(needed)} (improvement {_fmt(gain)})",
+        f"{head}; {versus}: improvement {_fmt(gain)} is short of the {_fmt(needed)} required",
         gain,
     )
 

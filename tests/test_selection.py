@@ -91,6 +91,9 @@ def test_missing_objective_scalar_is_ineligible() -> None:
     assert result.decision is Decision.NO_CANDIDATE
     assert result.verdicts[0].reasons == ("objective val_acc is missing",)
     assert result.summary == "no eligible run among 1 considered"
+    assert select([make_run(1, val_acc=0.5)], policy()).summary == (
+        "run 00000000 has val_acc 0.5; no champion yet"
+    )
 
 
 def test_nan_in_series_poisons_min_max_avg_but_not_last() -> None:
@@ -175,7 +178,9 @@ def test_champion_must_be_beaten_by_min_improvement() -> None:
     result = select([run], policy(min_improvement=0.01), champion(value=0.9))
     assert result.decision is Decision.NOT_BETTER
     assert result.improvement == pytest.approx(0.005)
-    assert "does not beat champion ffffffff has 0.9 by the required 0.01" in result.summary
+    assert "champion ffffffff has 0.9: improvement 0.005 is short of the 0.01 required" in (
+        result.summary
+    )
     result = select([run], policy(min_improvement=0.005), champion(value=0.9))
     assert result.decision is Decision.PROMOTE
 

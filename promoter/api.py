@@ -1,0 +1,186 @@
+"""The operations behind the CLI and the CI entrypoint: settings in, typed results out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from promoter.champion import load_champion
+from promoter.config import (
+    Config,
+    find_config,
+    improvement_setting,
+    load_config,
+    resolve_started_after,
+)
+from promoter.errors import ConfigError, UsageError
+from promoter.expr import (
+    ExpressionError,
+    parse_criterion,
+    parse_objective,
+    parse_tie_break,
+)
+from promoter.models import Run
+from promoter.selection import Filters, Policy, Selection, op_matches, select
+from promoter.stores.base import Progress, RunListing
+
+if TYPE_CHECKING:
+    from promoter.stores.guild import GuildRunStore
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a command needs, resolved once from flags, config file and environment."""
+
+    project: Path
+    config: Config
+    config_path: Path | None
+    guild_home: Path
+    guild_home_origin: str
+
+
+def resolve_settings(
+    project: Path | None = None,
+    config_path: Path | None = None,
+    guild_home: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve the project, its config and GUILD_HOME (flag, config, $GUILD_HOME, ~/.guild)."""
+    env = os.environ if env is None else env
+    root = (project or Path.cwd()).resolve()
+    if not root.is_dir():
+        raise UsageError(f"project directory {root} does not exist")
+    path = find_config(root, config_path)
+    config = load_config(path)
+    home, origin = _guild_home(root, config, guild_home, env)
+    return Settings(root, config, path, home, origin)
+
+
+def _guild_home(
+    project: Path, config: Config, flag: Path | None, env: Mapping[str, str]
+) -> tuple[Path, str]:
+    if flag is not None:
+        return flag.expanduser().resolve(), "--guild-home"
+    if config.source.guild_home:
+        return (project / Path(config.source.guild_home).expanduser()).resolve(), (
+            "source.guild_home"
+        )
+    if env.get("GUILD_HOME"):
+        return Path(env["GUILD_HOME"]).expanduser().resolve(), "$GUILD_HOME"
+    return Path.home() / ".guild", "the default ~/.guild"
+
+
+def open_store(settings: Settings) -> GuildRunStore:
+    """The run store the settings point at, checked to exist and hold runs."""
+    from promoter.stores.guild import GuildRunStore
+
+    store = GuildRunStore(settings.guild_home)
+    try:
+        store.check()
+    except UsageError as e:
+        raise UsageError(f"{e} (from {settings.guild_home_origin})") from None
+    return store
+
+
+def list_runs(settings: Settings, progress: Progress | None = None) -> RunListing:
+    """Every readable run of the configured GUILD_HOME, newest first."""
+    return open_store(settings).list_runs(progress)
+
+
+def build_policy(config: Config, now: datetime, objective: str | None = None) -> Policy:
+    """Turn the validated ``select`` and ``source`` sections into a selection policy."""
+    sel = config.select
+    text = objective or sel.objective
+    if not text:
+        raise UsageError(
+            "no objective: set select.objective in .promoter.yml (e.g. 'max val_acc') "
+            "or pass --objective"
+        )
+    try:
+        parsed = parse_objective(text)
+    except ExpressionError as e:
+        raise UsageError(f"--objective: {e}") from None
+    amount, relative = improvement_setting(sel.min_improvement)
+    started_after = (
+        resolve_started_after(sel.started_after, now) if sel.started_after is not None else None
+    )
+    filters = Filters(
+        operations=config.source.operations,
+        statuses=tuple(sel.status),
+        label=sel.label,
+        tags=tuple(sel.tags),
+        started_after=started_after,
+        require_clean_source=sel.require_clean_source,
+    )
+    return Policy(
+        objective=parsed,
+        criteria=tuple(parse_criterion(c) for c in sel.where),
+        min_improvement=amount,
+        relative_improvement=relative,
+        tie_breaks=tuple(parse_tie_break(t) for t in sel.tie_break),
+        filters=filters,
+    )
+
+
+def check_scalar_names(policy: Policy, runs: Iterable[Run], origin: str) -> None:
+    """Fail when the policy names a scalar that no run of the selected operations has."""
+    known: set[str] = set()
+    operations = policy.filters.operations
+    for run in runs:
+        if not operations or op_matches(run.op, operations):
+            known.update(run.scalars)
+    wanted = [("select.objective", policy.objective.scalar.name)]
+    wanted += [
+        (f"select.where[{i}]", ref.name)
+        for i, c in enumerate(policy.criteria)
+        for ref in c.scalars()
+    ]
+    wanted += [
+        (f"select.tie_break[{i}]", t.objective.scalar.name)
+        for i, t in enumerate(policy.tie_breaks)
+        if t.objective is not None
+    ]
+    runs_have = ", ".join(sorted(k for k in known if "#" not in k)) or "no scalars at all"
+    for key, name in wanted:
+        if name not in known and not any(k.endswith(f"#{name}") for k in known):
+            if "#" in name and any(k.startswith(name.split("#")[0]) for k in known):
+                continue
+            reason = f"no run has a scalar {name!r}; runs have: {runs_have}"
+            if origin.startswith("--"):
+                raise UsageError(f"{origin}: {reason}")
+            raise ConfigError(origin, key, reason)
+
+
+def resolve_run_id(runs: Iterable[Run], text: str) -> str:
+    """A full run id from a unique prefix of it, as Guild accepts."""
+    wanted = text.strip().lower()
+    if not wanted or any(c not in "0123456789abcdef" for c in wanted) or len(wanted) > 32:
+        raise UsageError(f"{text!r} is not a run id (hexadecimal, up to 32 characters)")
+    matches = [r.id for r in runs if r.id.startswith(wanted)]
+    if not matches:
+        raise UsageError(f"no run {text!r} in this GUILD_HOME")
+    if len(matches) > 1:
+        shown = ", ".join(m[:12] for m in matches[:5])
+        raise UsageError(f"run {text!r} is ambiguous: it matches {shown}")
+    return matches[0]
+
+
+def select_best(
+    settings: Settings,
+    run: str | None = None,
+    objective: str | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> tuple[Selection, RunListing]:
+    """Read the runs and the champion, then rank and decide."""
+    policy = build_policy(settings.config, now or datetime.now(UTC), objective)
+    listing = list_runs(settings, progress)
+    origin = "--objective" if objective else str(settings.config_path or ".promoter.yml")
+    check_scalar_names(policy, listing.runs, origin)
+    only = resolve_run_id(listing.runs, run) if run else None
+    champion = load_champion(settings.project)
+    return select(listing.runs, policy, champion, only=only), listing

@@ -1,0 +1,173 @@
+"""The ``promoter`` command line: parses flags, calls :mod:`promoter.api`, prints results."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from promoter import __version__, api
+from promoter.errors import PromoterError
+from promoter.stores.base import Progress, RunListing
+
+log = logging.getLogger("promoter")
+F = TypeVar("F", bound=Callable[..., Any])
+
+BUG_EXIT = 3
+
+
+def _common(f: F) -> F:
+    f = click.option(
+        "--guild-home",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Guild home (default: source.guild_home, then $GUILD_HOME, then ~/.guild).",
+    )(f)
+    f = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Config file (default: .promoter.yml, then .github/promoter.yml).",
+    )(f)
+    return click.option(
+        "--project",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Project directory (default: the current directory).",
+    )(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="promoter")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
+def cli(verbose: bool, quiet: bool) -> None:
+    """Turn the best Guild AI training run into a reviewed pull request."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _settings(
+    project: Path | None, config_path: Path | None, guild_home: Path | None
+) -> api.Settings:
+    settings = api.resolve_settings(project, config_path, guild_home)
+    log.debug("config: %s", settings.config_path or "(defaults: no config file)")
+    return settings
+
+
+def _progress() -> Progress | None:
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        if total >= 1000 and time.monotonic() - started > 0.5:
+            end = "\n" if done == total else "\r"
+            sys.stderr.write(f"read {done}/{total} runs{end}")
+
+    return report
+
+
+def _log_listing(settings: api.Settings, listing: RunListing, started: float) -> None:
+    for skipped in listing.skipped:
+        log.warning("warning: skipped run %s: %s", skipped.run_id, skipped.reason)
+    log.info(
+        "read %d runs%s from %s (%s) in %.2fs",
+        len(listing.runs),
+        f" ({len(listing.skipped)} skipped)" if listing.skipped else "",
+        settings.guild_home,
+        settings.guild_home_origin,
+        time.monotonic() - started,
+    )
+
+
+@cli.command()
+@_common
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see SPEC.md).")
+def runs(
+    project: Path | None, config_path: Path | None, guild_home: Path | None, as_json: bool
+) -> None:
+    """List runs: id, op, status, started, flags and the chosen scalars."""
+    settings = _settings(project, config_path, guild_home)
+    started = time.monotonic()
+    listing = api.list_runs(settings, _progress())
+    _log_listing(settings, listing, started)
+    if as_json:
+        from promoter.report import listing_json
+
+        click.echo(listing_json(listing))
+        return
+    from rich.console import Console
+
+    from promoter.tables import print_runs
+
+    sel = settings.config.select
+    wanted = [c for c in [sel.objective.split()[-1] if sel.objective else None] if c]
+    print_runs(Console(), listing, wanted)
+
+
+@cli.command()
+@_common
+@click.option("--run", "run_id", metavar="ID", help="Judge this run (an id or unique prefix).")
+@click.option("--objective", help="Override select.objective, e.g. 'min loss'.")
+@click.option("--all", "show_all", is_flag=True, help="Show every run, not the first 20.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see SPEC.md).")
+def select(
+    project: Path | None,
+    config_path: Path | None,
+    guild_home: Path | None,
+    run_id: str | None,
+    objective: str | None,
+    show_all: bool,
+    as_json: bool,
+) -> None:
+    """Rank the runs and explain: the winner, the champion, each criterion, why others lost."""
+    settings = _settings(project, config_path, guild_home)
+    started = time.monotonic()
+    selection, listing = api.select_best(settings, run_id, objective, _progress())
+    _log_listing(settings, listing, started)
+    if as_json:
+        from promoter.report import selection_json
+
+        click.echo(selection_json(selection))
+        return
+    from rich.console import Console
+
+    from promoter.tables import print_selection
+
+    print_selection(Console(), selection, show_all)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; map errors to exit codes (1 job failure, 2 usage or config, 3 bug)."""
+    try:
+        cli.main(args=argv, prog_name="promoter", standalone_mode=False)
+    except PromoterError as e:
+        click.echo(f"promoter: error: {e}", err=True)
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        return 2
+    except click.exceptions.Abort:
+        click.echo("promoter: aborted", err=True)
+        return 1
+    except Exception as e:
+        click.echo(f"promoter: internal error (a bug, please report it): {e!r}", err=True)
+        log.debug("".join(traceback.format_exception(e)))
+        traceback.print_exc(file=sys.stderr)
+        return BUG_EXIT
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Readable terminal tables (rich) for ``promoter runs`` and ``promoter select``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from promoter.expr import ScalarRef
+from promoter.models import Run
+from promoter.report import chosen_scalars, fmt_flags, fmt_value
+from promoter.selection import Decision, Selection, scalar_value
+from promoter.stores.base import RunListing
+
+_DECISION_STYLE = {
+    Decision.PROMOTE: "bold green",
+    Decision.NOT_BETTER: "bold yellow",
+    Decision.NO_CANDIDATE: "bold red",
+}
+
+
+def print_runs(console: Console, listing: RunListing, scalars: Sequence[str]) -> None:
+    """The runs table, newest first."""
+    columns = chosen_scalars(listing.runs, scalars)
+    table = Table(title=f"{len(listing.runs)} runs", title_justify="left")
+    for name in ("run", "op", "status", "started", "label", "flags"):
+        table.add_column(name, overflow="fold" if name == "label" else "ellipsis")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for run in listing.runs:
+        table.add_row(
+            run.short_id,
+            Text(run.op),
+            run.status.value,
+            run.started.strftime("%Y-%m-%d %H:%M") if run.started else "-",
+            Text(run.label),
+            Text(fmt_flags(run.flags)),
+            *(fmt_value(_last(run, c)) for c in columns),
+        )
+    console.print(table)
+
+
+def _last(run: Run, name: str) -> float | None:
+    try:
+        from promoter.expr import parse_scalar
+
+        return scalar_value(run, parse_scalar(name))
+    except ValueError:
+        return scalar_value(run, ScalarRef(name))
+
+
+def print_selection(console: Console, selection: Selection, show_all: bool = False) -> None:
+    """Decision first, then the ranking, then why every other run was left out."""
+    style = _DECISION_STYLE[selection.decision]
+    console.print(Text.assemble((selection.decision.value.upper(), style), "  ", selection.summary))
+    policy = selection.policy
+    standing = selection.champion
+    if standing is not None:
+        value = fmt_value(standing.value)
+        console.print(
+            f"champion: {standing.champion.run_id[:8]} {policy.objective.scalar} = {value}"
+            f" (from the {standing.value_source})"
+        )
+    criteria = [c.text for c in policy.criteria]
+    table = Table(title=f"objective: {policy.objective}", title_justify="left")
+    for name in ("rank", "run", "op", "status", str(policy.objective.scalar)):
+        table.add_column(name, justify="right" if name == "rank" else "left")
+    for text in criteria:
+        table.add_column(Text(text), justify="center")
+    table.add_column("why not", overflow="fold")
+    ranked = [v for v in selection.verdicts if v.eligible]
+    left_out = [v for v in selection.verdicts if not v.eligible]
+    shown = selection.verdicts if show_all else [*ranked[:20], *left_out[:20]]
+    for verdict in shown:
+        marks = [
+            Text("pass", "green") if r.passed else Text("FAIL", "red") for r in verdict.criteria
+        ]
+        table.add_row(
+            str(verdict.rank) if verdict.rank else "-",
+            verdict.run.short_id,
+            Text(verdict.run.op),
+            verdict.run.status.value,
+            fmt_value(verdict.objective),
+            *marks,
+            Text("; ".join(verdict.reasons) or ("winner" if verdict.rank == 1 else "")),
+        )
+    console.print(table)
+    hidden = len(selection.verdicts) - len(shown)
+    if hidden:
+        counts = Counter(v.reasons[0].split(" ")[0] for v in left_out[20:] if v.reasons)
+        detail = ", ".join(f"{n} {why}" for why, n in counts.most_common())
+        console.print(f"{hidden} more runs not shown ({detail}); --all shows every run")
