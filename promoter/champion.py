@@ -4,33 +4,35 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import msgspec
 
+from promoter.config import split_validation_error
 from promoter.errors import ConfigError
 from promoter.models import Champion, FlagValue
 
 CHAMPION_FILE = Path(".promoter") / "champion.yaml"
 
 
-class _ObjectiveRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+_RunId = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{8,32}$")]
 
+
+class _ObjectiveRecord(msgspec.Struct, kw_only=True):
     name: str | None = None
     direction: str | None = None
     value: float | None = None
 
 
-class _ChampionRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class _ChampionRecord(msgspec.Struct, kw_only=True):
+    """The fields promoter reads back; a record may hold more (they are ignored here)."""
 
-    run_id: str = Field(pattern=r"^[0-9a-f]{8,32}$")
+    run_id: _RunId
     op: str | None = None
-    objective: _ObjectiveRecord = Field(default_factory=_ObjectiveRecord)
-    scalars: dict[str, float | None] = Field(default_factory=dict)
-    flags: dict[str, Any] = Field(default_factory=dict)
+    objective: _ObjectiveRecord = msgspec.field(default_factory=_ObjectiveRecord)
+    scalars: dict[str, float | None] = msgspec.field(default_factory=dict)
+    flags: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 def load_champion(project: Path) -> Champion | None:
@@ -40,13 +42,12 @@ def load_champion(project: Path) -> Champion | None:
         return None
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        record = _ChampionRecord.model_validate(data)
+        record = msgspec.convert(data, _ChampionRecord, strict=False)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ConfigError(str(CHAMPION_FILE), None, f"unreadable: {e}") from e
-    except ValidationError as e:
-        first = e.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or None
-        raise ConfigError(str(CHAMPION_FILE), key, str(first["msg"])) from None
+    except msgspec.ValidationError as e:
+        key, reason = split_validation_error(str(e))
+        raise ConfigError(str(CHAMPION_FILE), key, reason) from None
     scalars = {k: v for k, v in record.scalars.items() if v is not None and math.isfinite(v)}
     flags: dict[str, FlagValue] = dict(record.flags)
     return Champion(

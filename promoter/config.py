@@ -2,17 +2,23 @@
 
 Every key is checked at load time, expressions included, so a mistake fails at once with the
 file, the key and the reason (exit 2), never halfway through a promotion.
+
+The schema is msgspec structs: types, enums and unknown keys are checked by msgspec in C
+(pydantic measured ~0.2 s of import and model building, a third of a ``select`` on 2,000
+runs); the expressions are then parsed by :func:`check_semantics`.
 """
 
 from __future__ import annotations
 
+import enum
 import re
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+import msgspec
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from promoter.errors import ConfigError
 from promoter.expr import ExpressionError, parse_criterion, parse_objective, parse_tie_break
@@ -21,10 +27,11 @@ from promoter.models import RunStatus
 CONFIG_CANDIDATES = (".promoter.yml", ".github/promoter.yml")
 _DURATION = re.compile(r"(\d+)\s*([mhdw])\Z")
 _DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_PERCENT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*%\s*\Z")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    pass
 
 
 class SourceConfig(_Strict):
@@ -46,56 +53,20 @@ class SelectConfig(_Strict):
     """How the best run is chosen and when it is promoted."""
 
     objective: str | None = None
-    where: list[str] = Field(default_factory=list)
+    where: list[str] = msgspec.field(default_factory=list)
     min_improvement: float | str = 0.0
-    tie_break: list[str] = Field(default_factory=lambda: ["newest"])
-    status: list[RunStatus] = Field(default_factory=lambda: [RunStatus.COMPLETED])
+    tie_break: list[str] = msgspec.field(default_factory=lambda: ["newest"])
+    status: list[RunStatus] = msgspec.field(default_factory=lambda: [RunStatus.COMPLETED])
     label: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    started_after: str | datetime | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
+    started_after: str | None = None
     require_clean_source: bool = False
 
-    @field_validator("objective")
-    @classmethod
-    def _objective(cls, value: str | None) -> str | None:
-        if value is not None:
-            _expression(parse_objective, value)
-        return value
 
-    @field_validator("where")
-    @classmethod
-    def _where(cls, value: list[str]) -> list[str]:
-        for text in value:
-            _expression(parse_criterion, text)
-        return value
-
-    @field_validator("tie_break")
-    @classmethod
-    def _tie_break(cls, value: list[str]) -> list[str]:
-        for text in value:
-            _expression(parse_tie_break, text)
-        return value
-
-    @field_validator("min_improvement")
-    @classmethod
-    def _min_improvement(cls, value: float | str) -> float | str:
-        amount = value if isinstance(value, float | int) else _percent(value)
-        if amount < 0:
-            raise ValueError("must not be negative")
-        return value
-
-    @field_validator("started_after")
-    @classmethod
-    def _started_after(cls, value: str | datetime | None) -> str | datetime | None:
-        if isinstance(value, str):
-            resolve_started_after(value, datetime.now(UTC))
-        return value
-
-
-class ArtifactConfig(_Strict):
+class ArtifactConfig(_Strict, rename={"from_": "from"}):
     """A generated file of the run and where it goes in the project."""
 
-    from_: str = Field(alias="from")
+    from_: str
     to: str
     dvc: bool = False
 
@@ -105,10 +76,10 @@ class MergeConfig(_Strict):
 
     sourcecode: bool = True
     dependencies: bool = False
-    exclude: list[str] = Field(default_factory=list)
+    exclude: list[str] = msgspec.field(default_factory=list)
     flags_file: str | None = None
-    artifacts: list[ArtifactConfig] = Field(default_factory=list)
-    plots: list[str] = Field(default_factory=lambda: ["*.png", "*.svg"])
+    artifacts: list[ArtifactConfig] = msgspec.field(default_factory=list)
+    plots: list[str] = msgspec.field(default_factory=lambda: ["*.png", "*.svg"])
 
 
 class DvcConfig(_Strict):
@@ -124,9 +95,9 @@ class PrConfig(_Strict):
     base: str = "main"
     branch: str = "promote/{op}"
     title: str = "Promote {op} run {run_short}: {objective_name} {objective_value:.4f}"
-    labels: list[str] = Field(default_factory=lambda: ["model-promotion"])
-    reviewers: list[str] = Field(default_factory=list)
-    assignees: list[str] = Field(default_factory=list)
+    labels: list[str] = msgspec.field(default_factory=lambda: ["model-promotion"])
+    reviewers: list[str] = msgspec.field(default_factory=list)
+    assignees: list[str] = msgspec.field(default_factory=list)
     draft: bool = False
     template: str | None = None
 
@@ -141,39 +112,28 @@ class CommandsConfig(_Strict):
 class Config(_Strict):
     """The whole configuration; every key is optional."""
 
-    source: SourceConfig = Field(default_factory=SourceConfig)
-    select: SelectConfig = Field(default_factory=SelectConfig)
-    merge: MergeConfig = Field(default_factory=MergeConfig)
-    dvc: DvcConfig = Field(default_factory=DvcConfig)
-    pr: PrConfig = Field(default_factory=PrConfig)
-    commands: CommandsConfig = Field(default_factory=CommandsConfig)
-
-
-def _expression(parse: Any, text: str) -> None:
-    try:
-        parse(text)
-    except ExpressionError as e:
-        raise ValueError(str(e)) from None
-
-
-def _percent(text: str) -> float:
-    m = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*%\s*", text)
-    if m is None:
-        raise ValueError(f"{text!r} is neither a number nor a percentage like '1%'")
-    return float(m.group(1)) / 100
+    source: SourceConfig = msgspec.field(default_factory=SourceConfig)
+    select: SelectConfig = msgspec.field(default_factory=SelectConfig)
+    merge: MergeConfig = msgspec.field(default_factory=MergeConfig)
+    dvc: DvcConfig = msgspec.field(default_factory=DvcConfig)
+    pr: PrConfig = msgspec.field(default_factory=PrConfig)
+    commands: CommandsConfig = msgspec.field(default_factory=CommandsConfig)
 
 
 def improvement_setting(value: float | str) -> tuple[float, bool]:
     """``0.002`` -> (0.002, absolute); ``'1%'`` -> (0.01, relative)."""
     if isinstance(value, str):
-        return _percent(value), True
+        m = _PERCENT.match(value)
+        if m is None:
+            raise ValueError(f"{value!r} is neither a number nor a percentage like '1%'")
+        return float(m.group(1)) / 100, True
+    if value < 0:
+        raise ValueError("must not be negative")
     return float(value), False
 
 
-def resolve_started_after(value: str | datetime, now: datetime) -> datetime:
+def resolve_started_after(value: str, now: datetime) -> datetime:
     """An ISO date/time, or a duration back from now such as ``7d``, ``12h``, ``30m``."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
     m = _DURATION.match(value.strip())
     if m:
         return now - timedelta(**{_DURATION_UNITS[m.group(2)]: int(m.group(1))})
@@ -184,6 +144,30 @@ def resolve_started_after(value: str | datetime, now: datetime) -> datetime:
             f"{value!r} is neither an ISO date (2026-01-31) nor a duration (7d, 12h, 30m)"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def check_semantics(config: Config, origin: str) -> None:
+    """Parse every expression and value that the schema cannot check by type alone."""
+    sel = config.select
+    checks: list[tuple[str, Callable[[Any], object], Any]] = []
+    if sel.objective is not None:
+        checks.append(("select.objective", parse_objective, sel.objective))
+    checks += [(f"select.where[{i}]", parse_criterion, w) for i, w in enumerate(sel.where)]
+    checks += [(f"select.tie_break[{i}]", parse_tie_break, t) for i, t in enumerate(sel.tie_break)]
+    checks.append(("select.min_improvement", improvement_setting, sel.min_improvement))
+    if sel.started_after is not None:
+        checks.append(
+            (
+                "select.started_after",
+                lambda v: resolve_started_after(v, datetime.now(UTC)),
+                sel.started_after,
+            )
+        )
+    for key, check, value in checks:
+        try:
+            check(value)
+        except (ExpressionError, ValueError) as e:
+            raise ConfigError(origin, key, str(e)) from None
 
 
 def find_config(project: Path, explicit: Path | None = None) -> Path | None:
@@ -218,32 +202,82 @@ def load_config(path: Path | None) -> Config:
 def parse_config(data: dict[str, Any], origin: str) -> Config:
     """Validate already-loaded data; errors name ``origin`` and the first bad key."""
     try:
-        return Config.model_validate(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        raise ConfigError(origin, _key(first["loc"]), _reason(first)) from None
+        config = msgspec.convert(_dates_as_text(data), Config, strict=True)
+    except msgspec.ValidationError as e:
+        key, reason = split_validation_error(str(e), Config)
+        raise ConfigError(origin, key, reason) from None
+    check_semantics(config, origin)
+    return config
 
 
-def _key(loc: tuple[int | str, ...]) -> str:
-    key = ""
-    for part in loc:
-        if isinstance(part, int):
-            key += f"[{part}]"
-        elif part not in _UNION_TAGS and "[" not in part:
-            name = "from" if part == "from_" else part
-            key += f".{name}" if key else name
-    return key or "(top level)"
+def _dates_as_text(value: Any) -> Any:
+    """YAML reads ``2026-11-01`` as a date; the schema takes dates as ISO text."""
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
-_UNION_TAGS = frozenset({"str", "float", "int", "bool", "datetime", "list", "none"})
+_AT = re.compile(r"(?P<reason>.*) - at `\$(?P<path>[^`]*)`\Z", re.DOTALL)
+_UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
+_MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
 
 
-def _reason(error: Any) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key (check the spelling; see README 'Configuration')"
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
+def split_validation_error(message: str, schema: type | None = None) -> tuple[str | None, str]:
+    """msgspec's ``reason - at `$.a.b[0]``` to (``a.b[0]``, a reason a person can act on)."""
+    m = _AT.match(message)
+    path, reason = (m.group("path").lstrip("."), m.group("reason")) if m else ("", message)
+    unknown, missing = _UNKNOWN.match(reason), _MISSING.match(reason)
+    expected = _EXPECTED.match(reason)
+    if unknown:
+        path = f"{path}.{unknown.group('field')}" if path else unknown.group("field")
+        reason = "unknown key (check the spelling; see README 'Configuration')"
+    elif missing:
+        path = f"{path}.{missing.group('field')}" if path else missing.group("field")
+        reason = "required key is missing"
+    elif reason.startswith("Invalid enum value"):
+        allowed = _allowed_values(schema, path) if schema else ()
+        if allowed:
+            reason = f"{reason[len('Invalid enum value ') :]} is not one of: {', '.join(allowed)}"
+    elif expected:
+        want = " or ".join(_TYPE_WORDS.get(t.strip("`"), t) for t in expected["want"].split(" | "))
+        reason = f"expected {want}, got {_TYPE_WORDS.get(expected['got'], expected['got'])}"
+    return path or None, reason
+
+
+_EXPECTED = re.compile(r"Expected `(?P<want>[^`]+)`, got `(?P<got>[^`]+)`")
+_TYPE_WORDS = {
+    "array": "a list",
+    "object": "a mapping",
+    "str": "text",
+    "bool": "true or false",
+    "int": "an integer",
+    "float": "a number",
+    "null": "nothing",
+}
+
+
+def _allowed_values(schema: type, path: str) -> tuple[str, ...]:
+    """The allowed values of the enum or Literal at ``path`` in a struct type, if any."""
+    hint: Any = schema
+    for part in re.findall(r"[^.\[\]]+", path):
+        if part.isdigit():
+            hint = next(iter(get_args(hint)), hint)
+            continue
+        hint = next((h for h in (hint, *get_args(hint)) if isinstance(h, type)), hint)
+        if not isinstance(hint, type) or not issubclass(hint, msgspec.Struct):
+            return ()
+        hint = get_type_hints(hint).get(part)
+    candidates = (hint, *get_args(hint))
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            return tuple(str(e.value) for e in candidate)
+        if get_origin(candidate) is Literal:
+            return tuple(str(a) for a in get_args(candidate))
+    return ()
 
 
 def _yaml_problem(e: yaml.YAMLError) -> str:

@@ -234,7 +234,7 @@ def test_unknown_scalar_in_config_names_the_key(
     ("config", "message"),
     [
         ("select: {objective: max val_acc, wher: []}", "select.wher: unknown key"),
-        ("select: {objective: max val_acc, where: ['val_acc >']}", "select.where: "),
+        ("select: {objective: max val_acc, where: ['val_acc >']}", "select.where[0]: "),
         ("select: [", "not valid YAML"),
     ],
 )

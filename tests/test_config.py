@@ -101,19 +101,19 @@ def test_discovery_order(tmp_path: Path) -> None:
         ("select: {objectve: max acc}", "select.objectve", "unknown key"),
         ("selct: {}", "selct", "unknown key"),
         ("select: {objective: maximize acc}", "select.objective", "must be 'max <scalar>'"),
-        ("select: {where: ['acc >= high']}", "select.where", "compare a scalar with a number"),
-        ("select: {where: 'acc > 1'}", "select.where", "valid list"),
+        ("select: {where: ['acc >= high']}", "select.where[0]", "compare a scalar with a number"),
+        ("select: {where: 'acc > 1'}", "select.where", "expected a list, got text"),
         ("select: {min_improvement: -1}", "select.min_improvement", "must not be negative"),
         ("select: {min_improvement: lots}", "select.min_improvement", "percentage"),
-        ("select: {status: [done]}", "select.status[0]", "completed"),
-        ("select: {tie_break: [latest]}", "select.tie_break", "tie-break"),
+        ("select: {status: [done]}", "select.status[0]", "'done' is not one of: completed, error, terminated"),
+        ("select: {tie_break: [latest]}", "select.tie_break[0]", "tie-break"),
         ("select: {started_after: yesterday}", "select.started_after", "ISO date"),
-        ("select: {require_clean_source: maybe}", "select.require_clean_source", "boolean"),
-        ("merge: {artifacts: [{from: a}]}", "merge.artifacts[0].to", "Field required"),
-        ("merge: {artifacts: [{from: a, to: b, dvc: 3}]}", "merge.artifacts[0].dvc", "boolean"),
-        ("commands: {min_permission: god}", "commands.min_permission", "'admin'"),
-        ("source: {type: mlflow}", "source.type", "'guild'"),
-        ("pr: {labels: urgent}", "pr.labels", "valid list"),
+        ("select: {require_clean_source: maybe}", "select.require_clean_source", "expected true or false"),
+        ("merge: {artifacts: [{from: a}]}", "merge.artifacts[0].to", "required key is missing"),
+        ("merge: {artifacts: [{from: a, to: b, dvc: 3}]}", "merge.artifacts[0].dvc", "expected true or false, got an integer"),
+        ("commands: {min_permission: god}", "commands.min_permission", "read, triage, write, maintain, admin"),
+        ("source: {type: mlflow}", "source.type", "'mlflow' is not one of: guild"),
+        ("pr: {labels: urgent}", "pr.labels", "expected a list, got text"),
     ],
 )
 def test_bad_config_names_file_key_and_reason(
@@ -159,5 +159,11 @@ def test_started_after_forms() -> None:
     assert resolve_started_after("30m", now) == now - timedelta(minutes=30)
     assert resolve_started_after("2w", now) == now - timedelta(weeks=2)
     assert resolve_started_after("2026-11-01", now) == datetime(2026, 11, 1, tzinfo=UTC)
-    naive = datetime(2026, 1, 1)
-    assert resolve_started_after(naive, now).tzinfo is UTC
+    assert resolve_started_after("2026-01-01T10:00", now).tzinfo is UTC
+
+
+def test_yaml_dates_are_accepted(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "select: {started_after: 2026-11-01}"))
+    assert config.select.started_after == "2026-11-01"
+    stamp = load_config(write(tmp_path, "select: {started_after: 2026-11-01 10:00:00}"))
+    assert stamp.select.started_after is not None
