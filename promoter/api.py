@@ -41,6 +41,7 @@ class Settings:
     config_path: Path | None
     guild_home: Path
     guild_home_origin: str
+    cache_dir: Path | None = None
 
 
 def resolve_settings(
@@ -48,8 +49,11 @@ def resolve_settings(
     config_path: Path | None = None,
     guild_home: Path | None = None,
     env: Mapping[str, str] | None = None,
+    use_cache: bool = True,
 ) -> Settings:
-    """Resolve the project, its config and GUILD_HOME (flag, config, $GUILD_HOME, ~/.guild)."""
+    """Resolve the project, its config, GUILD_HOME (flag, config, $GUILD_HOME, ~/.guild) and
+    the run cache ($PROMOTER_CACHE_DIR, else $XDG_CACHE_HOME/promoter, else ~/.cache/promoter).
+    """
     env = os.environ if env is None else env
     root = (project or Path.cwd()).resolve()
     if not root.is_dir():
@@ -57,7 +61,16 @@ def resolve_settings(
     path = find_config(root, config_path)
     config = load_config(path)
     home, origin = _guild_home(root, config, guild_home, env)
-    return Settings(root, config, path, home, origin)
+    cache = _cache_dir(env) if use_cache and env.get("PROMOTER_NO_CACHE") != "1" else None
+    return Settings(root, config, path, home, origin, cache)
+
+
+def _cache_dir(env: Mapping[str, str]) -> Path:
+    if env.get("PROMOTER_CACHE_DIR"):
+        return Path(env["PROMOTER_CACHE_DIR"]).expanduser()
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]).expanduser() / "promoter"
+    return Path.home() / ".cache" / "promoter"
 
 
 def _guild_home(
@@ -78,7 +91,7 @@ def open_store(settings: Settings) -> GuildRunStore:
     """The run store the settings point at, checked to exist and hold runs."""
     from promoter.stores.guild import GuildRunStore
 
-    store = GuildRunStore(settings.guild_home)
+    store = GuildRunStore(settings.guild_home, settings.cache_dir)
     try:
         store.check()
     except UsageError as e:

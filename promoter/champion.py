@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 import msgspec
+import yaml
 
 from promoter.config import split_validation_error
 from promoter.errors import ConfigError

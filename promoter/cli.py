@@ -34,6 +34,11 @@ def _common(f: F) -> F:
         type=click.Path(path_type=Path, dir_okay=False),
         help="Config file (default: .promoter.yml, then .github/promoter.yml).",
     )(f)
+    f = click.option(
+        "--no-cache",
+        is_flag=True,
+        help="Read every run afresh (also: PROMOTER_NO_CACHE=1).",
+    )(f)
     return click.option(
         "--project",
         type=click.Path(path_type=Path, file_okay=False),
@@ -56,9 +61,9 @@ def cli(verbose: bool, quiet: bool) -> None:
 
 
 def _settings(
-    project: Path | None, config_path: Path | None, guild_home: Path | None
+    project: Path | None, config_path: Path | None, guild_home: Path | None, no_cache: bool
 ) -> api.Settings:
-    settings = api.resolve_settings(project, config_path, guild_home)
+    settings = api.resolve_settings(project, config_path, guild_home, use_cache=not no_cache)
     log.debug("config: %s", settings.config_path or "(defaults: no config file)")
     return settings
 
@@ -93,10 +98,14 @@ def _log_listing(settings: api.Settings, listing: RunListing, started: float) ->
 @_common
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see SPEC.md).")
 def runs(
-    project: Path | None, config_path: Path | None, guild_home: Path | None, as_json: bool
+    project: Path | None,
+    config_path: Path | None,
+    guild_home: Path | None,
+    no_cache: bool,
+    as_json: bool,
 ) -> None:
     """List runs: id, op, status, started, flags and the chosen scalars."""
-    settings = _settings(project, config_path, guild_home)
+    settings = _settings(project, config_path, guild_home, no_cache)
     started = time.monotonic()
     listing = api.list_runs(settings, _progress())
     _log_listing(settings, listing, started)
@@ -124,13 +133,14 @@ def select(
     project: Path | None,
     config_path: Path | None,
     guild_home: Path | None,
+    no_cache: bool,
     run_id: str | None,
     objective: str | None,
     show_all: bool,
     as_json: bool,
 ) -> None:
     """Rank the runs and explain: the winner, the champion, each criterion, why others lost."""
-    settings = _settings(project, config_path, guild_home)
+    settings = _settings(project, config_path, guild_home, no_cache)
     started = time.monotonic()
     selection, listing = api.select_best(settings, run_id, objective, _progress())
     _log_listing(settings, listing, started)

@@ -34,7 +34,7 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=T
     pass
 
 
-class SourceConfig(_Strict):
+class SourceConfig(_Strict, frozen=True):
     """Where runs come from."""
 
     type: Literal["guild"] = "guild"
@@ -49,7 +49,7 @@ class SourceConfig(_Strict):
         return (self.operation,) if isinstance(self.operation, str) else tuple(self.operation)
 
 
-class SelectConfig(_Strict):
+class SelectConfig(_Strict, frozen=True):
     """How the best run is chosen and when it is promoted."""
 
     objective: str | None = None
@@ -63,7 +63,7 @@ class SelectConfig(_Strict):
     require_clean_source: bool = False
 
 
-class ArtifactConfig(_Strict, rename={"from_": "from"}):
+class ArtifactConfig(_Strict, frozen=True, rename={"from_": "from"}):
     """A generated file of the run and where it goes in the project."""
 
     from_: str
@@ -71,7 +71,7 @@ class ArtifactConfig(_Strict, rename={"from_": "from"}):
     dvc: bool = False
 
 
-class MergeConfig(_Strict):
+class MergeConfig(_Strict, frozen=True):
     """What the Guild-merge copies into the project."""
 
     sourcecode: bool = True
@@ -82,14 +82,14 @@ class MergeConfig(_Strict):
     plots: list[str] = msgspec.field(default_factory=lambda: ["*.png", "*.svg"])
 
 
-class DvcConfig(_Strict):
+class DvcConfig(_Strict, frozen=True):
     """Where models are pushed."""
 
     remote: str | None = None
     push: bool = True
 
 
-class PrConfig(_Strict):
+class PrConfig(_Strict, frozen=True):
     """The pull request promoter opens or updates."""
 
     base: str = "main"
@@ -102,14 +102,14 @@ class PrConfig(_Strict):
     template: str | None = None
 
 
-class CommandsConfig(_Strict):
+class CommandsConfig(_Strict, frozen=True):
     """Slash commands on pull requests and issues."""
 
     prefix: str = "/promote"
     min_permission: Literal["read", "triage", "write", "maintain", "admin"] = "write"
 
 
-class Config(_Strict):
+class Config(_Strict, frozen=True):
     """The whole configuration; every key is optional."""
 
     source: SourceConfig = msgspec.field(default_factory=SourceConfig)

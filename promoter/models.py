@@ -95,9 +95,6 @@ class Run:
     flags: Mapping[str, FlagValue] = field(default_factory=dict)
     scalars: Mapping[str, ScalarSeries] = field(default_factory=dict)
     vcs_commit: str | None = None
-    sourcecode_digest: str | None = None
-    host: str | None = None
-    user: str | None = None
     path: Path | None = None
     batch: bool = False
 
@@ -142,6 +139,19 @@ class RunFiles:
     source: tuple[RunFile, ...]
     dependencies: tuple[RunFile, ...]
     generated: tuple[RunFile, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where and how a run was made: read on demand, for the run being promoted."""
+
+    host: str | None = None
+    user: str | None = None
+    sourcecode_digest: str | None = None
+    random_seed: int | None = None
+    command: tuple[str, ...] = ()
+    python: str | None = None
+    packages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

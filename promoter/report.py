@@ -42,8 +42,6 @@ def run_json(run: Run) -> dict[str, Any]:
         },
         "vcs_commit": run.vcs_commit,
         "dirty_source": run.dirty_source,
-        "sourcecode_digest": run.sourcecode_digest,
-        "host": run.host,
     }
 
 

@@ -85,3 +85,15 @@ def guild_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuildWorld
     finally:
         os.killpg(running.pid, signal.SIGTERM)
         running.wait(timeout=60)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_run_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the run cache of every test out of the user's ~/.cache."""
+    old = os.environ.get("PROMOTER_CACHE_DIR")
+    os.environ["PROMOTER_CACHE_DIR"] = str(tmp_path_factory.mktemp("run-cache"))
+    yield
+    if old is None:
+        os.environ.pop("PROMOTER_CACHE_DIR", None)
+    else:
+        os.environ["PROMOTER_CACHE_DIR"] = old

@@ -114,8 +114,21 @@ def test_vcs_commit_and_digest(listing, guild_world) -> None:  # type: ignore[no
     clean, dirty = runs[guild_world["best"]], runs[guild_world["dirty"]]
     assert clean.vcs_commit and clean.vcs_commit.startswith("git:") and not clean.dirty_source
     assert dirty.dirty_source and dirty.vcs_commit == clean.vcs_commit + "*"
-    assert clean.sourcecode_digest and len(clean.sourcecode_digest) == 32
-    assert clean.sourcecode_digest != dirty.sourcecode_digest
+    store = GuildRunStore(guild_world.home)
+    clean_digest = store.provenance(clean).sourcecode_digest
+    assert clean_digest and len(clean_digest) == 32
+    assert clean_digest != store.provenance(dirty).sourcecode_digest
+
+
+def test_provenance_matches_guild(listing, guild_world, guild_api_runs) -> None:  # type: ignore[no-untyped-def]
+    store = GuildRunStore(guild_world.home)
+    run = next(r for r in listing.runs if r.id == guild_world["best"])
+    prov = store.provenance(run)
+    oracle = guild_api_runs[run.id]
+    assert " ".join(prov.command) == oracle["command"]
+    assert prov.host and prov.python and prov.python.startswith("3.")
+    assert isinstance(prov.random_seed, int)
+    assert any(p.startswith("guildai==") for p in prov.packages)
 
 
 def test_run_files_match_guilds(listing, guild_world, guild_api_runs) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from promoter.models import Run, RunFiles
+from promoter.models import Provenance, Run, RunFiles
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a listing is read."""
@@ -37,4 +37,8 @@ class RunStore(Protocol):
 
     def run_files(self, run: Run) -> RunFiles:
         """The run's source, dependency and generated files."""
+        ...
+
+    def provenance(self, run: Run) -> Provenance:
+        """Where and how the run was made, read on demand."""
         ...
