@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -17,33 +18,50 @@ from promoter.errors import PromoterError
 from promoter.stores.base import Progress, RunListing
 
 log = logging.getLogger("promoter")
-F = TypeVar("F", bound=Callable[..., Any])
 
 BUG_EXIT = 3
 
 
-def _common(f: F) -> F:
-    f = click.option(
-        "--guild-home",
-        type=click.Path(path_type=Path, file_okay=False),
-        help="Guild home (default: source.guild_home, then $GUILD_HOME, then ~/.guild).",
-    )(f)
-    f = click.option(
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="Config file (default: .promoter.yml, then .github/promoter.yml).",
-    )(f)
-    f = click.option(
-        "--no-cache",
-        is_flag=True,
-        help="Read every run afresh (also: PROMOTER_NO_CACHE=1).",
-    )(f)
-    return click.option(
-        "--project",
-        type=click.Path(path_type=Path, file_okay=False),
-        help="Project directory (default: the current directory).",
-    )(f)
+def _with_settings(f: Callable[..., None]) -> Callable[..., None]:
+    """Add the options every command shares and hand the command resolved ``settings``."""
+
+    @functools.wraps(f)
+    def wrapper(
+        project: Path | None,
+        config_path: Path | None,
+        guild_home: Path | None,
+        no_cache: bool,
+        **kwargs: Any,
+    ) -> None:
+        settings = api.resolve_settings(project, config_path, guild_home, use_cache=not no_cache)
+        log.debug("config: %s", settings.config_path or "(defaults: no config file)")
+        f(settings=settings, **kwargs)
+
+    options = [
+        click.option(
+            "--project",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Project directory (default: the current directory).",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Config file (default: .promoter.yml, then .github/promoter.yml).",
+        ),
+        click.option(
+            "--guild-home",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Guild home (default: source.guild_home, then $GUILD_HOME, then ~/.guild).",
+        ),
+        click.option(
+            "--no-cache", is_flag=True, help="Read every run afresh (also: PROMOTER_NO_CACHE=1)."
+        ),
+    ]
+    decorated: Callable[..., None] = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,14 +76,6 @@ def cli(verbose: bool, quiet: bool) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
-
-
-def _settings(
-    project: Path | None, config_path: Path | None, guild_home: Path | None, no_cache: bool
-) -> api.Settings:
-    settings = api.resolve_settings(project, config_path, guild_home, use_cache=not no_cache)
-    log.debug("config: %s", settings.config_path or "(defaults: no config file)")
-    return settings
 
 
 def _progress() -> Progress | None:
@@ -95,17 +105,10 @@ def _log_listing(settings: api.Settings, listing: RunListing, started: float) ->
 
 
 @cli.command()
-@_common
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see SPEC.md).")
-def runs(
-    project: Path | None,
-    config_path: Path | None,
-    guild_home: Path | None,
-    no_cache: bool,
-    as_json: bool,
-) -> None:
+@_with_settings
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see README).")
+def runs(settings: api.Settings, as_json: bool) -> None:
     """List runs: id, op, status, started, flags and the chosen scalars."""
-    settings = _settings(project, config_path, guild_home, no_cache)
     started = time.monotonic()
     listing = api.list_runs(settings, _progress())
     _log_listing(settings, listing, started)
@@ -124,23 +127,19 @@ def runs(
 
 
 @cli.command()
-@_common
+@_with_settings
 @click.option("--run", "run_id", metavar="ID", help="Judge this run (an id or unique prefix).")
 @click.option("--objective", help="Override select.objective, e.g. 'min loss'.")
 @click.option("--all", "show_all", is_flag=True, help="Show every run, not the first 20.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see SPEC.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see README).")
 def select(
-    project: Path | None,
-    config_path: Path | None,
-    guild_home: Path | None,
-    no_cache: bool,
+    settings: api.Settings,
     run_id: str | None,
     objective: str | None,
     show_all: bool,
     as_json: bool,
 ) -> None:
     """Rank the runs and explain: the winner, the champion, each criterion, why others lost."""
-    settings = _settings(project, config_path, guild_home, no_cache)
     started = time.monotonic()
     selection, listing = api.select_best(settings, run_id, objective, _progress())
     _log_listing(settings, listing, started)

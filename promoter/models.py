@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import TypeAlias
 
 FlagValue: TypeAlias = "str | int | float | bool | list[FlagValue] | dict[str, FlagValue] | None"
@@ -27,7 +26,9 @@ class RunStatus(StrEnum):
 AGGREGATES = ("last", "first", "min", "max", "avg", "count")
 
 
-@dataclass(frozen=True, slots=True)
+# Run and ScalarSeries have no __slots__: pickle restores a plain __dict__ in C, while slotted
+# frozen dataclasses go through a Python __setstate__, 3x slower for the run cache.
+@dataclass(frozen=True)
 class ScalarSeries:
     """Every logged value of one scalar tag, ordered as written."""
 
@@ -81,7 +82,7 @@ def _first_index(steps: Sequence[int]) -> int:
     return best
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Run:
     """One training run as a run store reads it."""
 
@@ -95,7 +96,6 @@ class Run:
     flags: Mapping[str, FlagValue] = field(default_factory=dict)
     scalars: Mapping[str, ScalarSeries] = field(default_factory=dict)
     vcs_commit: str | None = None
-    path: Path | None = None
     batch: bool = False
 
     @property

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
+
+import msgspec
 
 from promoter.models import FlagValue, Run
 from promoter.selection import Selection, Verdict
@@ -51,7 +52,7 @@ def listing_json(listing: RunListing) -> str:
         "runs": [run_json(r) for r in listing.runs],
         "skipped": [{"id": s.run_id, "reason": s.reason} for s in listing.skipped],
     }
-    return json.dumps(payload, indent=2, default=str)
+    return _dump(payload)
 
 
 def verdict_json(verdict: Verdict) -> dict[str, Any]:
@@ -97,7 +98,12 @@ def selection_json(selection: Selection) -> str:
         "improvement": number(selection.improvement),
         "criteria": [c.text for c in selection.policy.criteria],
     }
-    return json.dumps(payload, indent=2)
+    return _dump(payload)
+
+
+def _dump(payload: dict[str, Any]) -> str:
+    """Indented JSON, encoded in C (``json.dumps(indent=...)`` falls back to pure Python)."""
+    return msgspec.json.format(msgspec.json.encode(payload), indent=2).decode()
 
 
 def fmt_value(value: float | None) -> str:

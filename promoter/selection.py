@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from functools import cmp_to_key
 
 from promoter.expr import Criterion, Objective, ScalarRef, TieBreak
 from promoter.models import Champion, Run, RunStatus
@@ -115,7 +114,7 @@ def select(
     """
     considered = [r for r in runs if only is None or r.id == only]
     checked = [_check(run, policy) for run in considered]
-    eligible = sorted((v for v in checked if v.eligible), key=cmp_to_key(_comparator(policy)))
+    eligible = sorted((v for v in checked if v.eligible), key=lambda v: _rank_key(v, policy))
     ranked = [_with_rank(v, i + 1, eligible[0], policy) for i, v in enumerate(eligible)]
     ineligible = [v for v in checked if not v.eligible]
     standing = _standing(champion, runs, policy.objective)
@@ -197,26 +196,28 @@ def _check_criterion(run: Run, criterion: Criterion) -> CriterionResult:
     return CriterionResult(criterion, criterion.evaluate(finite), shown)
 
 
-def _comparator(policy: Policy) -> Callable[[Verdict, Verdict], int]:
-    def compare(a: Verdict, b: Verdict) -> int:
-        return _compare(a, b, policy)
-
-    return compare
-
-
-def _compare(a: Verdict, b: Verdict, policy: Policy) -> int:
-    """Negative when ``a`` ranks before ``b``."""
-    assert a.objective is not None and b.objective is not None
-    order = _by_value(a.objective, b.objective, policy.objective)
+def _rank_key(verdict: Verdict, policy: Policy) -> tuple[float | str, ...]:
+    """Sorts best first: objective, then each tie-break, then newest, then run id."""
+    assert verdict.objective is not None
+    key: list[float | str] = [_ascending(verdict.objective, policy.objective)]
     for rule in policy.tie_breaks:
-        if order:
-            return order
-        order = _tie_order(a.run, b.run, rule)
-    return (
-        order
-        or _by_start(a.run, b.run, newest=True)
-        or (a.run.id > b.run.id) - (a.run.id < b.run.id)
-    )
+        if rule.objective is None:
+            key.append(_started(verdict.run) * (-1 if rule.newest else 1))
+        else:
+            key.append(_ascending(scalar_value(verdict.run, rule.objective.scalar), rule.objective))
+    key += [-_started(verdict.run), verdict.run.id]
+    return tuple(key)
+
+
+def _ascending(value: float | None, objective: Objective) -> float:
+    """A value to sort ascending so the best comes first; missing or NaN sorts last."""
+    if value is None or math.isnan(value):
+        return math.inf
+    return -value if objective.direction == "max" else value
+
+
+def _started(run: Run) -> float:
+    return run.started.timestamp() if run.started else 0.0
 
 
 def _by_value(a: float | None, b: float | None, objective: Objective) -> int:

@@ -12,7 +12,7 @@ from rich.text import Text
 from promoter.expr import ScalarRef
 from promoter.models import Run
 from promoter.report import chosen_scalars, fmt_flags, fmt_value
-from promoter.selection import Decision, Selection, scalar_value
+from promoter.selection import Decision, Selection, Verdict, scalar_value
 from promoter.stores.base import RunListing
 
 _DECISION_STYLE = {
@@ -88,8 +88,17 @@ def print_selection(console: Console, selection: Selection, show_all: bool = Fal
             Text("; ".join(verdict.reasons) or ("winner" if verdict.rank == 1 else "")),
         )
     console.print(table)
-    hidden = len(selection.verdicts) - len(shown)
-    if hidden:
-        counts = Counter(v.reasons[0].split(" ")[0] for v in left_out[20:] if v.reasons)
-        detail = ", ".join(f"{n} {why}" for why, n in counts.most_common())
-        console.print(f"{hidden} more runs not shown ({detail}); --all shows every run")
+    if len(shown) < len(selection.verdicts):
+        console.print(hidden_summary(ranked[20:], left_out[20:]))
+
+
+def hidden_summary(ranked: Sequence[Verdict], left_out: Sequence[Verdict]) -> str:
+    """One line on the runs a table did not show: how many, and why the ineligible ones are."""
+    parts = []
+    if ranked:
+        parts.append(f"{len(ranked)} lower-ranked")
+    if left_out:
+        kinds = Counter(v.reasons[0].split(" ", 1)[0] for v in left_out if v.reasons)
+        detail = ", ".join(f"{why}: {n}" for why, n in kinds.most_common())
+        parts.append(f"{len(left_out)} ineligible ({detail})")
+    return f"not shown: {' and '.join(parts)}; --all shows every run"

@@ -200,7 +200,9 @@ def test_corrupt_runs_are_skipped_with_a_reason(guild_world: GuildWorld, tmp_pat
 def test_progress_is_reported(guild_world: GuildWorld) -> None:
     calls: list[tuple[int, int]] = []
     GuildRunStore(guild_world.home).list_runs(lambda done, total: calls.append((done, total)))
-    assert calls and calls[-1][0] == calls[-1][1] >= 10
+    assert calls[0][0] == 0
+    assert calls[-1][0] == calls[-1][1] >= 10
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 
 
 def test_reads_guilds_own_sample_runs(tmp_path: Path) -> None:

@@ -228,3 +228,19 @@ def test_only_one_run() -> None:
     failed = make_run(3, status=RunStatus.TERMINATED, val_acc=0.99)
     result = select([a, failed], policy(), only=failed.id)
     assert result.decision is Decision.NO_CANDIDATE
+
+
+def test_hidden_summary_counts_and_reasons() -> None:
+    from promoter.tables import hidden_summary
+
+    runs = [make_run(i, val_acc=0.5 + i / 100) for i in range(1, 4)]
+    runs += [make_run(10, status=RunStatus.ERROR, val_acc=0.9)]
+    runs += [make_run(11, status=RunStatus.ERROR, val_acc=0.9)]
+    runs += [make_run(12, loss=0.1)]
+    result = select(runs, policy())
+    ranked = [v for v in result.verdicts if v.eligible]
+    left_out = [v for v in result.verdicts if not v.eligible]
+    assert hidden_summary(ranked[1:], left_out) == (
+        "not shown: 2 lower-ranked and 3 ineligible (status: 2, objective: 1); "
+        "--all shows every run"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from promoter.models import (
 )
 from promoter.stores import runcache
 from promoter.stores.base import Progress, RunListing, SkippedRun
-from promoter.stores.forked import map_chunks
+from promoter.stores.forked import MIN_ITEMS, map_chunks, workers
 from promoter.stores.plainyaml import NotSimple, flat_mapping
 from promoter.stores.tfevents import EventFileError, read_scalars
 
@@ -68,7 +68,10 @@ class GuildRunStore:
         self.check()
         entries = [(e.path, e.name) for e in os.scandir(self.runs_dir) if e.is_dir()]
         cached = runcache.load(self.cache_path) if self.cache_path else {}
-        reader = _ChunkReader(cached)
+        reader = _ChunkReader(cached, signed=self.cache_path is not None)
+        if progress is not None:
+            share = max(1, min(workers(), len(entries) // (MIN_ITEMS // 2)))
+            reader.progress = lambda done: progress(min(done * share, len(entries)), len(entries))
         runs: list[Run] = []
         skipped: list[SkippedRun] = []
         fresh: runcache.Entries = {}
@@ -140,13 +143,17 @@ class _Chunk:
 class _ChunkReader:
     """Reads a chunk of run dirs, reusing cached runs whose signature is unchanged."""
 
-    def __init__(self, cached: runcache.Entries) -> None:
+    def __init__(self, cached: runcache.Entries, signed: bool) -> None:
         self.cached = cached
+        self.signed = signed
+        self.progress: Callable[[int], None] | None = None
 
     def __call__(self, entries: Sequence[tuple[str, str]]) -> _Chunk:
         chunk = _Chunk()
-        for path, name in entries:
-            sig = runcache.signature(path)
+        for done, (path, name) in enumerate(entries):
+            if self.progress is not None and done % 500 == 0:
+                self.progress(done)
+            sig = runcache.signature(path) if self.signed else None
             hit = self.cached.get(name)
             if sig is not None and hit is not None and hit[0] == sig:
                 chunk.reused.append(name)
@@ -197,7 +204,6 @@ def _read_run(root: str, name: str) -> Run | None:
         flags=attrs.mapping("flags"),
         scalars=_scalars(root, guild_names),
         vcs_commit=attrs.text("vcs_commit"),
-        path=Path(root),
         batch="proto" in guild_names,
     )
 
@@ -367,7 +373,7 @@ def _scalars(run_dir: str, guild_names: set[str]) -> dict[str, ScalarSeries]:
         tags = by_prefix.setdefault(prefix, {})
         for name in sorted(files):
             try:
-                events = read_scalars(Path(events_dir, name))
+                events = read_scalars(f"{events_dir}/{name}")
             except (EventFileError, OSError) as e:
                 raise CorruptRun(f"events file {prefix}/{name} is unreadable: {e}") from e
             for tag, value, step in events:
@@ -397,19 +403,23 @@ def _events_dirs(run_dir: str, guild_names: set[str]) -> Iterator[tuple[str, lis
         current = stack.pop()
         events: list[str] = []
         try:
-            entries = list(os.scandir(current))
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if ".tfevents." in entry.name and not entry.is_dir():
+                        events.append(entry.name)
+                    elif entry.is_dir() and _walkable(entry, current == run_dir):
+                        stack.append(entry.path)
         except OSError:
             continue
-        for entry in entries:
-            if entry.is_dir():
-                if entry.name == ".guild" and current == run_dir:
-                    continue
-                if not entry.is_symlink() or os.path.exists(f"{entry.path}/.guild/opref"):
-                    stack.append(entry.path)
-            elif ".tfevents." in entry.name:
-                events.append(entry.name)
         if events:
             yield current, events
+
+
+def _walkable(entry: os.DirEntry[str], at_root: bool) -> bool:
+    """Guild skips ``.guild`` and follows a linked directory only when it is a run."""
+    if at_root and entry.name == ".guild":
+        return False
+    return not entry.is_symlink() or os.path.exists(f"{entry.path}/.guild/opref")
 
 
 def _manifest_entries(path: Path) -> Iterator[tuple[str, list[str]]]:

@@ -6,10 +6,10 @@ the way Guild AI's ``guild.tfevent.ScalarReader`` does, many times faster than T
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterator
 from functools import lru_cache
-from pathlib import Path
 
 __all__ = ["EventFileError", "read_scalars"]
 
@@ -49,13 +49,13 @@ def _length_crc(length: int) -> int:
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
-def read_scalars(path: Path) -> list[tuple[str, float, int]]:
+def read_scalars(path: str | os.PathLike[str]) -> list[tuple[str, float, int]]:
     """(tag, value, step) for each scalar in one events file, in file order.
 
     A record cut short at the end of the file (a run still writing) ends the read quietly.
     Raises EventFileError for a bad length checksum or a malformed protobuf.
     """
-    buf = path.read_bytes()
+    buf = _read_bytes(os.fspath(path))
     out: _Scalars = []
     pos, size = 0, len(buf)
     while pos + 12 <= size:
@@ -72,6 +72,18 @@ def read_scalars(path: Path) -> list[tuple[str, float, int]]:
         except (EventFileError, UnicodeDecodeError) as e:
             raise EventFileError(f"{path}: record at byte {start - 12}: {e}") from None
     return out
+
+
+def _read_bytes(path: str) -> bytes:
+    # os.open/os.read: half the cost of Path.read_bytes for the small files of most runs.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = [os.read(fd, 1 << 16)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
