@@ -117,13 +117,11 @@ def runs(settings: api.Settings, as_json: bool) -> None:
 
         click.echo(listing_json(listing))
         return
-    from rich.console import Console
-
-    from promoter.tables import print_runs
+    from promoter.tables import console, print_runs
 
     sel = settings.config.select
     wanted = [c for c in [sel.objective.split()[-1] if sel.objective else None] if c]
-    print_runs(Console(), listing, wanted)
+    print_runs(console(), listing, wanted)
 
 
 @cli.command()
@@ -148,11 +146,9 @@ def select(
 
         click.echo(selection_json(selection))
         return
-    from rich.console import Console
+    from promoter.tables import console, print_selection
 
-    from promoter.tables import print_selection
-
-    print_selection(Console(), selection, show_all)
+    print_selection(console(), selection, show_all)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -257,8 +257,8 @@ def _why_lost(loser: Verdict, winner: Verdict, policy: Policy) -> str:
     assert loser.objective is not None and winner.objective is not None
     if _by_value(loser.objective, winner.objective, policy.objective):
         return (
-            f"{name} {_fmt(loser.objective)} is not as good as "
-            f"{winner.run.short_id}'s {_fmt(winner.objective)}"
+            f"{name} {_fmt(loser.objective)}, winner {winner.run.short_id} has "
+            f"{_fmt(winner.objective)}"
         )
     for rule in policy.tie_breaks:
         if _tie_order(loser.run, winner.run, rule):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import Counter
 from collections.abc import Sequence
 
@@ -20,6 +22,12 @@ _DECISION_STYLE = {
     Decision.NOT_BETTER: "bold yellow",
     Decision.NO_CANDIDATE: "bold red",
 }
+
+
+def console() -> Console:
+    """A console for stdout; CI logs (not a terminal) get 140 columns rather than 80."""
+    wide = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140
+    return Console(width=wide)
 
 
 def print_runs(console: Console, listing: RunListing, scalars: Sequence[str]) -> None:
@@ -67,7 +75,7 @@ def print_selection(console: Console, selection: Selection, show_all: bool = Fal
     criteria = [c.text for c in policy.criteria]
     table = Table(title=f"objective: {policy.objective}", title_justify="left")
     for name in ("rank", "run", "op", "status", str(policy.objective.scalar)):
-        table.add_column(name, justify="right" if name == "rank" else "left")
+        table.add_column(name, justify="right" if name == "rank" else "left", no_wrap=True)
     for text in criteria:
         table.add_column(Text(text), justify="center")
     table.add_column("why not", overflow="fold")

@@ -125,7 +125,7 @@ def test_select_json_contract(
     assert runs[w["running"]]["status"] == "running"
     assert runs[w["staged"]]["status"] == "staged"
     assert runs[w["terminated"]]["status"] == "terminated"
-    assert "not as good as" in runs[w["low"]]["reasons"][0]
+    assert ", winner " in runs[w["low"]]["reasons"][0]
     assert w["deleted"] not in runs
 
 
@@ -187,7 +187,7 @@ def test_tables_for_people(
     assert code == 0
     first = out.splitlines()[0]
     assert first.startswith("PROMOTE  run " + guild_world["nolatency"][:8])
-    assert "status error" in out and "not as good as" in out
+    assert "status error" in out and ", winner " in out
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ def test_best_completed_run_wins_and_losers_say_why() -> None:
     assert result.winner is not None and result.winner.run is b
     assert [v.run for v in result.verdicts] == [b, c, a, failed]
     assert [v.rank for v in result.verdicts] == [1, 2, 3, None]
-    assert "not as good as" in by_id(result, c).reasons[0]
+    assert ", winner " in by_id(result, c).reasons[0]
     assert "0.9" in by_id(result, c).reasons[0] and "0.93" in by_id(result, c).reasons[0]
     assert by_id(result, failed).reasons == ("status error (candidates must be completed)",)
     assert not by_id(result, failed).eligible
