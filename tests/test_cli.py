@@ -284,3 +284,67 @@ def test_console_script_exit_codes(project: Path) -> None:
     )
     assert proc.returncode == 2
     assert "No such command 'selekt'" in proc.stderr
+
+
+def test_a_bug_exits_3_with_a_short_note(
+    capsys: pytest.CaptureFixture[str], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from promoter import api
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(api, "list_runs", broken)
+    code, out, err = run_cli(
+        capsys, "runs", "--project", str(project), "--guild-home", str(project)
+    )
+    assert code == 3
+    assert out == ""
+    assert err.startswith(
+        "promoter: internal error (a bug, please report it): RuntimeError('boom')"
+    )
+    assert "Traceback" in err
+
+
+def test_skipped_runs_are_warned_about_by_name(
+    capsys: pytest.CaptureFixture[str], guild_world: GuildWorld, tmp_path: Path
+) -> None:
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(guild_world.home / "runs", home / "runs", symlinks=True)
+    broken = guild_world["low"]
+    (home / "runs" / broken / ".guild" / "attrs" / "flags").write_text("a: [\n")
+    code, out, err = run_cli(
+        capsys, "runs", "--json", "--project", str(tmp_path), "--guild-home", str(home)
+    )
+    assert code == 0
+    assert f"warning: skipped run {broken}: attribute 'flags' is not valid YAML" in err
+    data = json.loads(out)
+    assert data["skipped"][0]["id"] == broken
+    assert broken not in {r["id"] for r in data["runs"]}
+
+
+def test_progress_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from promoter import cli
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    clock = iter([0.0, 1.0, 1.0, 1.0])
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    report = cli._progress()
+    assert report is not None
+    report(500, 2000)
+    report(2000, 2000)
+    assert capsys.readouterr().err == "read 500/2000 runs\rread 2000/2000 runs\n"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert cli._progress() is None
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from promoter import __version__
+
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0
+    assert out.strip() == f"promoter, version {__version__}"
