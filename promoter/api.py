@@ -168,6 +168,16 @@ def check_scalar_names(policy: Policy, runs: Iterable[Run], origin: str) -> None
             raise ConfigError(origin, key, reason)
 
 
+def chosen_scalars(config: Config) -> list[str]:
+    """The scalars the config names (objective, then criteria), as columns for listings."""
+    names: list[str] = []
+    if config.select.objective:
+        names.append(str(parse_objective(config.select.objective).scalar))
+    for text in config.select.where:
+        names.extend(str(ref) for ref in parse_criterion(text).scalars())
+    return list(dict.fromkeys(names))
+
+
 def resolve_run_id(runs: Iterable[Run], text: str) -> str:
     """A full run id from a unique prefix of it, as Guild accepts."""
     wanted = text.strip().lower()

@@ -119,9 +119,7 @@ def runs(settings: api.Settings, as_json: bool) -> None:
         return
     from promoter.tables import console, print_runs
 
-    sel = settings.config.select
-    wanted = [c for c in [sel.objective.split()[-1] if sel.objective else None] if c]
-    print_runs(console(), listing, wanted)
+    print_runs(console(), listing, api.chosen_scalars(settings.config))
 
 
 @cli.command()

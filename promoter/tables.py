@@ -44,7 +44,7 @@ def print_runs(console: Console, listing: RunListing, scalars: Sequence[str]) ->
             Text(run.op),
             run.status.value,
             run.started.strftime("%Y-%m-%d %H:%M") if run.started else "-",
-            Text(run.label),
+            Text("" if run.label == fmt_flags(run.flags, width=10_000) else run.label),
             Text(fmt_flags(run.flags)),
             *(fmt_value(_last(run, c)) for c in columns),
         )

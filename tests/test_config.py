@@ -183,3 +183,11 @@ def test_yaml_dates_are_accepted(tmp_path: Path) -> None:
     assert config.select.started_after == "2026-11-01"
     stamp = load_config(write(tmp_path, "select: {started_after: 2026-11-01 10:00:00}"))
     assert stamp.select.started_after is not None
+
+
+def test_chosen_scalars_follow_the_config(tmp_path: Path) -> None:
+    from promoter.api import chosen_scalars
+
+    text = "select: {objective: max val_acc, where: ['max:loss < 2 and val_acc > 0.5', 'lat < 3']}"
+    assert chosen_scalars(load_config(write(tmp_path, text))) == ["val_acc", "max:loss", "lat"]
+    assert chosen_scalars(load_config(None)) == []
