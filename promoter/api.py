@@ -88,20 +88,18 @@ def _guild_home(
 
 
 def open_store(settings: Settings) -> GuildRunStore:
-    """The run store the settings point at, checked to exist and hold runs."""
+    """The run store the settings point at."""
     from promoter.stores.guild import GuildRunStore
 
-    store = GuildRunStore(settings.guild_home, settings.cache_dir)
-    try:
-        store.check()
-    except UsageError as e:
-        raise UsageError(f"{e} (from {settings.guild_home_origin})") from None
-    return store
+    return GuildRunStore(settings.guild_home, settings.cache_dir)
 
 
 def list_runs(settings: Settings, progress: Progress | None = None) -> RunListing:
     """Every readable run of the configured GUILD_HOME, newest first."""
-    return open_store(settings).list_runs(progress)
+    try:
+        return open_store(settings).list_runs(progress)
+    except UsageError as e:
+        raise UsageError(f"{e} (from {settings.guild_home_origin})") from None
 
 
 def build_policy(config: Config, now: datetime, objective: str | None = None) -> Policy:
@@ -141,11 +139,8 @@ def build_policy(config: Config, now: datetime, objective: str | None = None) ->
 
 def check_scalar_names(policy: Policy, runs: Iterable[Run], origin: str) -> None:
     """Fail when the policy names a scalar that no run of the selected operations has."""
-    known: set[str] = set()
     operations = policy.filters.operations
-    for run in runs:
-        if not operations or op_matches(run.op, operations):
-            known.update(run.scalars)
+    candidates = [r for r in runs if not operations or op_matches(r.op, operations)]
     wanted = [("select.objective", policy.objective.scalar.name)]
     wanted += [
         (f"select.where[{i}]", ref.name)
@@ -157,15 +152,14 @@ def check_scalar_names(policy: Policy, runs: Iterable[Run], origin: str) -> None
         for i, t in enumerate(policy.tie_breaks)
         if t.objective is not None
     ]
-    runs_have = ", ".join(sorted(k for k in known if "#" not in k)) or "no scalars at all"
     for key, name in wanted:
-        if name not in known and not any(k.endswith(f"#{name}") for k in known):
-            if "#" in name and any(k.startswith(name.split("#")[0]) for k in known):
-                continue
-            reason = f"no run has a scalar {name!r}; runs have: {runs_have}"
-            if origin.startswith("--"):
-                raise UsageError(f"{origin}: {reason}")
-            raise ConfigError(origin, key, reason)
+        if any(run.scalar(name) is not None for run in candidates):
+            continue
+        known = sorted({k for run in candidates for k in run.scalars if "#" not in k})
+        reason = f"no run has a scalar {name!r}; runs have: {', '.join(known) or 'no scalars'}"
+        if origin.startswith("--"):
+            raise UsageError(f"{origin}: {reason}")
+        raise ConfigError(origin, key, reason)
 
 
 def chosen_scalars(config: Config) -> list[str]:

@@ -119,7 +119,7 @@ def fmt_flags(flags: dict[str, FlagValue] | Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def chosen_scalars(runs: Sequence[Run], wanted: Sequence[str], limit: int = 4) -> list[str]:
+def scalar_columns(runs: Sequence[Run], wanted: Sequence[str], limit: int = 4) -> list[str]:
     """The scalar columns to show: those the config names, else the first few that exist."""
     if wanted:
         return list(dict.fromkeys(wanted))

@@ -220,31 +220,6 @@ def _started(run: Run) -> float:
     return run.started.timestamp() if run.started else 0.0
 
 
-def _by_value(a: float | None, b: float | None, objective: Objective) -> int:
-    if a is None or b is None or math.isnan(a) or math.isnan(b):
-        return (a is None or math.isnan(a)) - (b is None or math.isnan(b))
-    if objective.better(a, b):
-        return -1
-    return 1 if objective.better(b, a) else 0
-
-
-def _tie_order(a: Run, b: Run, rule: TieBreak) -> int:
-    if rule.objective is None:
-        return _by_start(a, b, rule.newest)
-    return _by_value(
-        scalar_value(a, rule.objective.scalar),
-        scalar_value(b, rule.objective.scalar),
-        rule.objective,
-    )
-
-
-def _by_start(a: Run, b: Run, newest: bool) -> int:
-    ta = a.started.timestamp() if a.started else 0.0
-    tb = b.started.timestamp() if b.started else 0.0
-    order = (ta < tb) - (ta > tb)
-    return order if newest else -order
-
-
 def _with_rank(verdict: Verdict, rank: int, first: Verdict, policy: Policy) -> Verdict:
     reasons: tuple[str, ...] = ()
     if rank > 1:
@@ -253,25 +228,26 @@ def _with_rank(verdict: Verdict, rank: int, first: Verdict, policy: Policy) -> V
 
 
 def _why_lost(loser: Verdict, winner: Verdict, policy: Policy) -> str:
+    """Name the first part of the rank key where the loser falls behind the winner."""
     name = str(policy.objective.scalar)
     assert loser.objective is not None and winner.objective is not None
-    if _by_value(loser.objective, winner.objective, policy.objective):
+    theirs, ours = _rank_key(winner, policy), _rank_key(loser, policy)
+    first = next(i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b)
+    if first == 0:
         return (
             f"{name} {_fmt(loser.objective)}, winner {winner.run.short_id} has "
             f"{_fmt(winner.objective)}"
         )
-    for rule in policy.tie_breaks:
-        if _tie_order(loser.run, winner.run, rule):
-            detail = ""
-            if rule.objective is not None:
-                a = scalar_value(loser.run, rule.objective.scalar)
-                b = scalar_value(winner.run, rule.objective.scalar)
-                detail = f": {_fmt(a)} vs {_fmt(b)}"
-            return (
-                f"tied with {winner.run.short_id} on {name} {_fmt(loser.objective)}; "
-                f"lost the tie-break '{rule}'{detail}"
-            )
-    return f"tied with {winner.run.short_id} on {name}; lost on start time, then id"
+    tied = f"tied with {winner.run.short_id} on {name} {_fmt(loser.objective)}"
+    if first > len(policy.tie_breaks):
+        return f"{tied}; lost on start time, then id"
+    rule = policy.tie_breaks[first - 1]
+    detail = ""
+    if rule.objective is not None:
+        a = scalar_value(loser.run, rule.objective.scalar)
+        b = scalar_value(winner.run, rule.objective.scalar)
+        detail = f": {_fmt(a)} vs {_fmt(b)}"
+    return f"{tied}; lost the tie-break '{rule}'{detail}"
 
 
 def _standing(

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from promoter.expr import ScalarRef
+from promoter.expr import ExpressionError, ScalarRef, parse_scalar
 from promoter.models import Run
-from promoter.report import chosen_scalars, fmt_flags, fmt_value
+from promoter.report import fmt_flags, fmt_value, scalar_columns
 from promoter.selection import Decision, Selection, Verdict, scalar_value
 from promoter.stores.base import RunListing
 
@@ -32,7 +32,7 @@ def console() -> Console:
 
 def print_runs(console: Console, listing: RunListing, scalars: Sequence[str]) -> None:
     """The runs table, newest first."""
-    columns = chosen_scalars(listing.runs, scalars)
+    columns = scalar_columns(listing.runs, scalars)
     table = Table(title=f"{len(listing.runs)} runs", title_justify="left")
     for name in ("run", "op", "status", "started", "label", "flags"):
         table.add_column(name, overflow="fold" if name == "label" else "ellipsis")
@@ -52,12 +52,12 @@ def print_runs(console: Console, listing: RunListing, scalars: Sequence[str]) ->
 
 
 def _last(run: Run, name: str) -> float | None:
+    """A column's value: ``name`` is a config scalar (``max:loss``) or a run's scalar key."""
     try:
-        from promoter.expr import parse_scalar
-
-        return scalar_value(run, parse_scalar(name))
-    except ValueError:
-        return scalar_value(run, ScalarRef(name))
+        ref = parse_scalar(name)
+    except ExpressionError:
+        ref = ScalarRef(name)
+    return scalar_value(run, ref)
 
 
 def print_selection(console: Console, selection: Selection, show_all: bool = False) -> None:

@@ -244,3 +244,12 @@ def test_hidden_summary_counts_and_reasons() -> None:
         "not shown: 2 lower-ranked and 3 ineligible (status: 2, objective: 1); "
         "--all shows every run"
     )
+
+
+def test_without_tie_breaks_the_newest_wins_and_says_so() -> None:
+    old, new = make_run(1, val_acc=0.9), make_run(2, val_acc=0.9)
+    result = select([old, new], policy(tie_breaks=()))
+    assert result.winner is not None and result.winner.run is new
+    assert by_id(result, old).reasons == (
+        f"tied with {new.short_id} on val_acc 0.9; lost on start time, then id",
+    )

@@ -48,6 +48,20 @@ def test_plain_scalar_agrees_with_pyyaml(value: object) -> None:
         assert type(fast) is type(yaml.safe_load(text))
 
 
+def test_fast_path_takes_plain_scalars() -> None:
+    """The agreement tests above only check what the fast path takes: show that it takes these."""
+    assert (
+        plain_scalar("3") == 3
+        and plain_scalar("-0.25") == -0.25
+        and plain_scalar("1.0e-05") == 1e-5
+    )
+    assert (
+        plain_scalar("no") is False and plain_scalar("~") is None and plain_scalar("adam") == "adam"
+    )
+    for tricky in ("0x1f", "1_000", "'x'", ".nan", "2001-12-14", "a b"):
+        assert plain_scalar(tricky) is NOT_SIMPLE, tricky
+
+
 def test_fast_path_takes_guilds_usual_flags() -> None:
     assert flat_mapping("epochs: 3\nfail: false\nlr: 0.2\nname: adam\nseed:\n") == {
         "epochs": 3,
@@ -140,8 +154,27 @@ def test_cache_reuses_finished_runs_and_rereads_changed_ones(
     assert third[guild_world["low"]].label == "relabelled"
     assert "gold" in third[guild_world["best"]].tags
 
+    reads.clear()
+    (home_copy / "runs" / guild_world["nan"] / ".guild" / "attrs" / "exit_status").unlink()
+    restarted = {r.id: r for r in store.list_runs().runs}[guild_world["nan"]]
+    assert guild_world["nan"] in reads
+    assert restarted.status.value == "error"
+
     shutil.rmtree(home_copy / "runs" / guild_world["failed"])
     assert guild_world["failed"] not in {r.id for r in store.list_runs().runs}
+
+
+def test_an_unchanged_listing_does_not_rewrite_the_cache(
+    home_copy: Path, tmp_path: Path, guild_world: GuildWorld
+) -> None:
+    """Runs still running are never cached, and must not make every listing rewrite it."""
+    store = GuildRunStore(home_copy, tmp_path / "cache")
+    listing = store.list_runs()
+    assert any(r.status.value == "running" for r in listing.runs)
+    assert store.cache_path is not None
+    written = store.cache_path.stat().st_mtime_ns
+    store.list_runs()
+    assert store.cache_path.stat().st_mtime_ns == written
 
 
 def test_a_damaged_or_foreign_cache_is_ignored(home_copy: Path, tmp_path: Path) -> None:

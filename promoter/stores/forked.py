@@ -28,12 +28,19 @@ def workers() -> int:
         return os.cpu_count() or 1
 
 
+def chunk_count(items: int, processes: int | None = None) -> int:
+    """How many chunks (and so processes) :func:`map_chunks` uses for ``items`` items."""
+    if items < MIN_ITEMS:
+        return 1
+    return max(1, min(processes or workers(), items // (MIN_ITEMS // 2)))
+
+
 def map_chunks(
     func: Callable[[Sequence[T]], R], items: Sequence[T], processes: int | None = None
 ) -> list[R]:
     """``[func(chunk) for chunk in chunks(items)]``, the chunks computed in parallel."""
-    count = min(processes or workers(), max(1, len(items) // (MIN_ITEMS // 2)))
-    if count <= 1 or len(items) < MIN_ITEMS:
+    count = chunk_count(len(items), processes)
+    if count == 1:
         return [func(items)]
     size = -(-len(items) // count)
     chunks = [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,7 +1,8 @@
 """Guild AI run store: reads ``$GUILD_HOME/runs`` directly, without importing or calling Guild.
 
-Layout facts (Guild 0.9.0) are in docs/guild-format.md. Only the attributes that listing and
-selection need are read: the others (``env``, ``pip_freeze``, ``op``) cost far more to parse.
+Layout facts (Guild 0.9.0) are in docs/guild-format.md. Listing reads only the attributes
+selection needs; ``pip_freeze`` and the like are read by :meth:`GuildRunStore.provenance` for
+the one run being promoted, and ``env`` (which can hold secrets) is never read.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from promoter.models import (
 )
 from promoter.stores import runcache
 from promoter.stores.base import Progress, RunListing, SkippedRun
-from promoter.stores.forked import MIN_ITEMS, map_chunks, workers
+from promoter.stores.fastio import read_file
+from promoter.stores.forked import chunk_count, map_chunks
 from promoter.stores.plainyaml import NotSimple, flat_mapping
 from promoter.stores.tfevents import EventFileError, read_scalars
 
@@ -39,7 +41,6 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RUN_ID = re.compile(r"[0-9a-f]{32}\Z")
 _YAML_INDICATORS = frozenset("'\"!&*[]{}|>%@`#-?:,")
 _OUTPUT_SCALARS_PREFIX = ".guild"
-_CHUNK = 1 << 16
 
 
 class CorruptRun(Exception):
@@ -58,21 +59,23 @@ class GuildRunStore:
         """Where Guild keeps live runs (deleted ones move to ``trash/runs``)."""
         return self.home / "runs"
 
-    def check(self) -> None:
-        """Fail with a usage error when the home is missing or holds no runs."""
+    def list_runs(self, progress: Progress | None = None) -> RunListing:
+        """Every readable run, newest first; unreadable ones are reported as skipped.
+
+        Raises UsageError when the home is missing or holds no runs.
+        """
         if not self.home.is_dir():
             raise UsageError(f"GUILD_HOME {self.home} does not exist")
-        if not self.runs_dir.is_dir() or not any(self.runs_dir.iterdir()):
+        try:
+            entries = [(e.path, e.name) for e in os.scandir(self.runs_dir) if e.is_dir()]
+        except FileNotFoundError:
+            entries = []
+        if not entries:
             raise UsageError(f"GUILD_HOME {self.home} holds no runs (looked in {self.runs_dir})")
-
-    def list_runs(self, progress: Progress | None = None) -> RunListing:
-        """Every readable run, newest first; unreadable ones are reported as skipped."""
-        self.check()
-        entries = [(e.path, e.name) for e in os.scandir(self.runs_dir) if e.is_dir()]
         cached = runcache.load(self.cache_path) if self.cache_path else {}
         reader = _ChunkReader(cached, signed=self.cache_path is not None)
         if progress is not None:
-            share = max(1, min(workers(), len(entries) // (MIN_ITEMS // 2)))
+            share = chunk_count(len(entries))
             reader.progress = lambda done: progress(min(done * share, len(entries)), len(entries))
         runs: list[Run] = []
         skipped: list[SkippedRun] = []
@@ -86,9 +89,10 @@ class GuildRunStore:
             skipped.extend(chunk.skipped)
         if progress is not None:
             progress(len(entries), len(entries))
-        if self.cache_path and (fresh or len(cached) != len(runs)):
+        if self.cache_path:
             kept = {r.id: cached[r.id] for r in runs if r.id in cached and r.id not in fresh}
-            runcache.save(self.cache_path, {**kept, **fresh})
+            if fresh or kept.keys() != cached.keys():
+                runcache.save(self.cache_path, {**kept, **fresh})
         runs.sort(key=_newest_first)
         return RunListing(tuple(runs), tuple(skipped))
 
@@ -192,12 +196,8 @@ def _newest_first(run: Run) -> tuple[float, str]:
     return (-(run.started.timestamp() if run.started else 0.0), run.id)
 
 
-def read_run(run_dir: Path) -> Run | None:
-    """Read one run directory; ``None`` when it is not a run (no ``.guild/opref``)."""
-    return _read_run(str(run_dir), run_dir.name)
-
-
 def _read_run(root: str, name: str) -> Run | None:
+    """Read one run directory; ``None`` when it is not a run (no ``.guild/opref``)."""
     guild_dir = f"{root}/.guild"
     try:
         guild_names = set(os.listdir(guild_dir))
@@ -304,28 +304,15 @@ class _AttrReader:
 
 
 def _read_text(path: str) -> str | None:
-    """A small file's text; ``None`` when it does not exist.
-
-    ``os.open``/``os.read`` rather than ``open()``: without a buffered file object this is
-    about twice as fast, and listing reads a dozen small files per run.
-    """
+    """A small file's text; ``None`` when it does not exist."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        return read_file(path).decode("utf-8")
     except FileNotFoundError:
         return None
     except OSError as e:
         raise CorruptRun(f"cannot read {os.path.basename(path)}: {e.strerror}") from e
-    try:
-        chunks = [os.read(fd, _CHUNK)]
-        while len(chunks[-1]) == _CHUNK:
-            chunks.append(os.read(fd, _CHUNK))
-        return b"".join(chunks).decode("utf-8")
-    except OSError as e:
-        raise CorruptRun(f"cannot read {os.path.basename(path)}: {e.strerror}") from e
     except UnicodeDecodeError as e:
         raise CorruptRun(f"{os.path.basename(path)} is not UTF-8 text: {e}") from e
-    finally:
-        os.close(fd)
 
 
 def _first_line(e: Exception) -> str:

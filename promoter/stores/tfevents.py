@@ -11,6 +11,8 @@ import struct
 from collections.abc import Iterator
 from functools import lru_cache
 
+from promoter.stores.fastio import read_file
+
 __all__ = ["EventFileError", "read_scalars"]
 
 _Scalars = list[tuple[str, float, int]]
@@ -55,7 +57,7 @@ def read_scalars(path: str | os.PathLike[str]) -> list[tuple[str, float, int]]:
     A record cut short at the end of the file (a run still writing) ends the read quietly.
     Raises EventFileError for a bad length checksum or a malformed protobuf.
     """
-    buf = _read_bytes(os.fspath(path))
+    buf = read_file(os.fspath(path))
     out: _Scalars = []
     pos, size = 0, len(buf)
     while pos + 12 <= size:
@@ -72,18 +74,6 @@ def read_scalars(path: str | os.PathLike[str]) -> list[tuple[str, float, int]]:
         except (EventFileError, UnicodeDecodeError) as e:
             raise EventFileError(f"{path}: record at byte {start - 12}: {e}") from None
     return out
-
-
-def _read_bytes(path: str) -> bytes:
-    # os.open/os.read: half the cost of Path.read_bytes for the small files of most runs.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = [os.read(fd, 1 << 16)]
-        while chunks[-1]:
-            chunks.append(os.read(fd, 1 << 20))
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
