@@ -1,0 +1,1 @@
+"""Adapters for the version-control tools promoter drives: git (and, beside it, dvc)."""

@@ -1,0 +1,366 @@
+"""The git command line, one method per verb.
+
+Every call is ``git`` with an argument list (never a shell), with ``--literal-pathspecs`` so a
+file named ``*.txt`` or ``:(glob)x`` means itself, and ``--end-of-options`` before refs and
+remotes that come from config or the user. Needs git 2.25 or newer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from promoter.errors import PromoterError
+
+DEFAULT_NAME = "promoter"
+DEFAULT_EMAIL = "promoter@users.noreply.localhost"
+
+# Set by git hooks and `git rebase -x`; inherited, they would point every call at another repo.
+_REPO_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_PREFIX",
+)
+_GLOBAL_OPTIONS = ("-c", "core.quotepath=off")
+# check-ignore refuses pathspec magic, even `literal`; it matches the path as given anyway.
+_NO_PATHSPECS = frozenset({"check-ignore"})
+_TRAILER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
+_UNSAFE_REF_CHARS = re.compile(r"[^a-z0-9._-]+")
+_MAX_COMPONENT = 100
+
+
+class GitError(PromoterError):
+    """A git command that exited non-zero."""
+
+    def __init__(self, command: Sequence[str], returncode: int, stdout: str, stderr: str) -> None:
+        self.command = list(command)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        reason = _meaningful_line(stderr) or _meaningful_line(stdout) or "no error output"
+        super().__init__(f"{_display(self.command)} failed (exit {returncode}): {reason}")
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit as ``git log`` reports it; ``trailers`` keeps the last value of each key."""
+
+    sha: str
+    author_name: str
+    author_email: str
+    subject: str
+    trailers: dict[str, str]
+
+
+class Git:
+    """The repository (or worktree) at ``cwd``; ``env`` is laid over the inherited environment."""
+
+    def __init__(self, cwd: Path, env: Mapping[str, str] | None = None) -> None:
+        self.cwd = cwd
+        base = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
+        # A push or fetch that wants credentials must fail, not wait for a prompt nobody sees.
+        base.setdefault("GIT_TERMINAL_PROMPT", "0")
+        self._env = {**base, **(env or {})}
+        self._identity: dict[str, str] | None = None
+
+    def toplevel(self) -> Path:
+        """The root of the working tree that holds ``cwd``."""
+        done = self._run("rev-parse", "--show-toplevel", check=False)
+        if done.returncode != 0:
+            raise PromoterError(f"{self.cwd} is not inside a git repository")
+        return Path(done.stdout.rstrip("\n"))
+
+    def git_common_dir(self) -> Path:
+        """The ``.git`` directory shared by every worktree of the repository, absolute."""
+        out = self._run("rev-parse", "--git-common-dir").stdout.rstrip("\n")
+        return (self.cwd / out).resolve()
+
+    def head(self) -> str:
+        """The sha of ``HEAD``."""
+        return self._run("rev-parse", "--verify", "HEAD").stdout.strip()
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch, or ``None`` when ``HEAD`` is detached."""
+        done = self._run("symbolic-ref", "--quiet", "HEAD", check=False)
+        ref = done.stdout.strip()
+        if done.returncode != 0 or not ref.startswith("refs/heads/"):
+            return None
+        return ref.removeprefix("refs/heads/")
+
+    def rev_parse(self, ref: str) -> str | None:
+        """The commit ``ref`` names, or ``None`` when it names none."""
+        done = self._run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    def status(self, paths: Sequence[str] | None = None) -> dict[str, str]:
+        """Changed and untracked files (not ignored ones) as path -> porcelain ``XY`` code.
+
+        A rename or copy is keyed by its new path.
+        """
+        args = ["status", "--porcelain=v1", "-z", "--untracked-files=all"]
+        if paths is not None:
+            if not paths:
+                return {}
+            args += ["--", *paths]
+        fields = self._run(*args).stdout.split("\0")
+        result: dict[str, str] = {}
+        i = 0
+        while i < len(fields):
+            entry = fields[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            code = entry[:2]
+            result[entry[3:]] = code
+            if "R" in code or "C" in code:
+                i += 1
+        return result
+
+    def is_ignored(self, path: str) -> bool:
+        """Whether ``.gitignore`` rules (or ``info/exclude``) ignore ``path``."""
+        done = self._run("check-ignore", "-q", "--", path, check=False)
+        if done.returncode > 1:
+            raise self._error(done)
+        return done.returncode == 0
+
+    def is_tracked(self, path: str) -> bool:
+        """Whether the index holds ``path`` (or, for a directory, a file under it)."""
+        done = self._run("ls-files", "--error-unmatch", "--", path, check=False)
+        return done.returncode == 0
+
+    def fetch(self, remote: str, refspecs: Sequence[str]) -> None:
+        """Fetch ``refspecs`` from ``remote``."""
+        self._run("fetch", "--quiet", "--no-tags", "--end-of-options", remote, *refspecs)
+
+    def remote_branch_sha(self, remote: str, branch: str) -> str | None:
+        """The sha of ``branch`` on ``remote`` as the remote reports it now; ``None`` if absent."""
+        ref = f"refs/heads/{branch}"
+        out = self._run("ls-remote", "--heads", "--end-of-options", remote, ref).stdout
+        for line in out.splitlines():
+            sha, _, name = line.partition("\t")
+            if name == ref:
+                return sha
+        return None
+
+    def worktree_add(self, path: Path, ref: str) -> None:
+        """Check ``ref`` out, detached, in a new worktree at ``path``."""
+        # A worktree whose directory was deleted stays registered and blocks its path until pruned.
+        self._run("worktree", "prune")
+        self._run("worktree", "add", "--detach", "--quiet", "--end-of-options", str(path), ref)
+
+    def worktree_remove(self, path: Path) -> None:
+        """Remove the worktree at ``path`` with any changes in it; no error if it is gone."""
+        done = self._run(
+            "worktree", "remove", "--force", "--end-of-options", str(path), check=False
+        )
+        self._run("worktree", "prune")
+        if done.returncode != 0 and path.exists():
+            raise self._error(done)
+
+    def switch_new(self, branch: str) -> None:
+        """Create (or reset) ``branch`` at ``HEAD`` and check it out."""
+        self._run("switch", "--quiet", "--no-track", "-C", branch)
+
+    def add(self, paths: Sequence[str]) -> None:
+        """Stage ``paths``."""
+        if paths:
+            self._run_pathspecs(["add"], paths)
+
+    def rm_cached(self, paths: Sequence[str]) -> None:
+        """Stop tracking ``paths`` (directories recursively), leaving the files on disk."""
+        if paths:
+            self._run_pathspecs(["rm", "--cached", "-r", "--quiet"], paths)
+
+    def commit(self, message: str, trailers: Mapping[str, str]) -> str:
+        """Commit the index with ``message`` and ``Key: value`` trailers; returns the new sha."""
+        if not message.strip():
+            raise ValueError("a commit message must not be empty")
+        text = message.rstrip() + "\n"
+        if trailers:
+            text += "\n" + "".join(f"{k}: {_trailer_value(k, v)}\n" for k, v in trailers.items())
+        # --cleanup=whitespace: the default would drop a subject line such as "#42 retrain".
+        self._run("commit", "--quiet", "--cleanup=whitespace", "-F", "-", input=text, identity=True)
+        return self.head()
+
+    def has_staged_changes(self) -> bool:
+        """Whether the index differs from ``HEAD``."""
+        done = self._run("diff", "--cached", "--quiet", check=False)
+        if done.returncode > 1:
+            raise self._error(done)
+        return done.returncode == 1
+
+    def push(
+        self, remote: str, branch: str, expected_sha: str | None = None, force: bool = False
+    ) -> None:
+        """Push ``HEAD`` to ``branch`` on ``remote``.
+
+        With ``force`` the push replaces the branch only if it is still at ``expected_sha``
+        (``None``: only if it does not exist); without, only a fast-forward is accepted.
+        """
+        args = ["push", "--quiet"]
+        if force:
+            args.append(f"--force-with-lease=refs/heads/{branch}:{expected_sha or ''}")
+        self._run(*args, "--end-of-options", remote, f"HEAD:refs/heads/{branch}")
+
+    def commits_between(self, base: str, head: str) -> list[CommitInfo]:
+        """Commits reachable from ``head`` but not from ``base``, newest first."""
+        fields = "%x00".join(("%H", "%an", "%ae", "%s", "%(trailers:unfold,only)"))
+        out = self._run(
+            "log", "-z", f"--format={fields}", "--end-of-options", f"{base}..{head}"
+        ).stdout
+        parts = out.split("\0")
+        commits: list[CommitInfo] = []
+        for i in range(0, len(parts) - 4, 5):
+            sha, name, email, subject, trailers = parts[i : i + 5]
+            commits.append(CommitInfo(sha.strip(), name, email, subject, _parse_trailers(trailers)))
+        return commits
+
+    def show_file(self, ref: str, path: str) -> bytes | None:
+        """The bytes of ``path`` (from the repository root) at ``ref``; ``None`` if absent."""
+        # cat-file blob, not show: show prints a directory's listing, and exits 0.
+        done = self._invoke(["cat-file", "blob", "--end-of-options", f"{ref}:{path}"], None)
+        return done.stdout if done.returncode == 0 else None
+
+    def check_branch_name(self, name: str) -> bool:
+        """Whether git accepts ``name`` as a new branch name."""
+        if "@{" in name:
+            return False
+        return self._run("check-ref-format", "--branch", name, check=False).returncode == 0
+
+    def default_remote(self) -> str | None:
+        """The only remote, or ``origin`` when there are several; ``None`` when there is none."""
+        names = self._run("remote").stdout.split()
+        if len(names) == 1:
+            return names[0]
+        return "origin" if "origin" in names else None
+
+    def _run(
+        self,
+        *args: str,
+        check: bool = True,
+        input: str | None = None,
+        identity: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        done = self._invoke(
+            list(args), input.encode() if input is not None else None, identity=identity
+        )
+        result = subprocess.CompletedProcess(
+            done.args,
+            done.returncode,
+            done.stdout.decode(errors="surrogateescape"),
+            done.stderr.decode(errors="replace"),
+        )
+        if check and result.returncode != 0:
+            raise self._error(result)
+        return result
+
+    def _invoke(
+        self, args: list[str], input: bytes | None, identity: bool = False
+    ) -> subprocess.CompletedProcess[bytes]:
+        env = {**self._env, **self._default_identity()} if identity else self._env
+        try:
+            literal = [] if args[0] in _NO_PATHSPECS else ["--literal-pathspecs"]
+            return subprocess.run(
+                ["git", *_GLOBAL_OPTIONS, *literal, *args],
+                cwd=self.cwd,
+                env=env,
+                input=input,
+                capture_output=True,
+                check=False,
+            )
+        except FileNotFoundError as e:
+            if shutil.which("git", path=env.get("PATH")) is None:
+                raise PromoterError("git is not installed (or not on PATH)") from e
+            raise PromoterError(f"{self.cwd}: no such directory") from e
+
+    def _run_pathspecs(self, args: list[str], paths: Sequence[str]) -> None:
+        # Paths go through stdin: no argv length limit, and none can be taken for an option.
+        stdin = "".join(f"{p}\0" for p in paths)
+        self._run(*args, "--pathspec-from-file=-", "--pathspec-file-nul", input=stdin)
+
+    def _default_identity(self) -> dict[str, str]:
+        """Author and committer defaults for the parts of the identity config leaves unset."""
+        if self._identity is None:
+            done = self._run("config", "--get-regexp", r"^user\.(name|email)$", check=False)
+            configured = {line.split(" ", 1)[0] for line in done.stdout.splitlines()}
+            self._identity = {}
+            for key, var, value in (
+                ("user.name", "NAME", DEFAULT_NAME),
+                ("user.email", "EMAIL", DEFAULT_EMAIL),
+            ):
+                if key not in configured:
+                    for role in ("AUTHOR", "COMMITTER"):
+                        if f"GIT_{role}_{var}" not in self._env:
+                            self._identity[f"GIT_{role}_{var}"] = value
+        return self._identity
+
+    def _error(self, done: subprocess.CompletedProcess[str]) -> GitError:
+        return GitError(done.args, done.returncode, done.stdout, done.stderr)
+
+
+def valid_branch_component(text: str) -> str:
+    """``text`` as one safe, lowercase component of a branch name (``op`` if nothing is left).
+
+    Lowercase because refs that differ only in case collide on case-insensitive file systems.
+    """
+    name = _UNSAFE_REF_CHARS.sub("-", text.lower())
+    name = re.sub(r"-{2,}", "-", re.sub(r"\.{2,}", ".", name))
+    name = name[:_MAX_COMPONENT]
+    while True:
+        trimmed = name.lstrip(".-").rstrip(".-").removesuffix(".lock")
+        if trimmed == name:
+            break
+        name = trimmed
+    return name or "op"
+
+
+def _trailer_value(key: str, value: str) -> str:
+    if not _TRAILER_KEY.match(key):
+        raise ValueError(f"invalid trailer key {key!r}: use letters, digits and '-'")
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"trailer {key} spans several lines")
+    return value
+
+
+def _parse_trailers(text: str) -> dict[str, str]:
+    trailers: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            trailers[key.strip()] = value.strip()
+    return trailers
+
+
+def _meaningful_line(output: str) -> str:
+    """The line of git's output that says what went wrong: a rejected ref, else the first
+    ``fatal:`` or ``error:`` line (later ones and hints only elaborate), else the last line."""
+    lines = [" ".join(line.split()) for line in output.splitlines() if not line.startswith("hint:")]
+    lines = [line for line in lines if line]
+    for wanted in (("!",), ("fatal:", "error:")):
+        found = [line for line in lines if line.startswith(wanted)]
+        if found:
+            return found[0]
+    return lines[-1] if lines else ""
+
+
+def _display(command: Sequence[str]) -> str:
+    """The command as a user would type it, without promoter's own options, capped in length."""
+    args = list(command[1:])
+    for option in (*_GLOBAL_OPTIONS, "--literal-pathspecs"):
+        if args and args[0] == option:
+            args.pop(0)
+    args = [command[0], *(a for a in args if a != "--end-of-options")]
+    shown = shlex.join(args[:8])
+    return shown + " ..." if len(args) > 8 else shown
