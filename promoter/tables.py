@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from promoter.expr import ExpressionError, ScalarRef, parse_scalar
+from promoter.merge.plan import MergePlan
 from promoter.models import Run
 from promoter.report import fmt_flags, fmt_value, scalar_columns
 from promoter.selection import Decision, Selection, Verdict, scalar_value
@@ -110,3 +111,15 @@ def hidden_summary(ranked: Sequence[Verdict], left_out: Sequence[Verdict]) -> st
         detail = ", ".join(f"{why}: {n}" for why, n in kinds.most_common())
         parts.append(f"{len(left_out)} ineligible ({detail})")
     return f"not shown: {' and '.join(parts)}; --all shows every run"
+
+
+def print_merge(console: Console, plan: MergePlan, preview: bool) -> None:
+    """One line per file: copied (or to copy), skipped with the reason, refused."""
+    verb = "would copy" if preview else "copied"
+    for copy in plan.copies:
+        origin = copy.run_path or "(the run's flags)"
+        console.print(Text(f"{verb:>10}  {copy.project_path}  <- {origin} [{copy.kind}]"))
+    for skip in plan.skips:
+        console.print(Text(f"{'skip':>10}  {skip.project_path or skip.run_path}: {skip.reason}"))
+    for refusal in plan.refusals:
+        console.print(Text(f"{'REFUSED':>10}  {refusal.path}: {refusal.reason}", style="bold red"))

@@ -1,0 +1,138 @@
+"""`promoter merge` on real Guild runs and a real git working tree."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from promoter.cli import main
+from tests.guildrun import guild_env, guild_exe
+
+pytestmark = pytest.mark.slow
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+@pytest.fixture
+def checkout(guild_world, tmp_path):
+    """A fresh clone of the runs' project, with a merge config."""
+    dest = tmp_path / "checkout"
+    _git(tmp_path, "clone", "-q", str(guild_world.project), str(dest))
+    (dest / ".promoter.yml").write_text(
+        "select: {objective: max val_acc}\n"
+        "merge:\n"
+        "  flags_file: params.yml\n"
+        "  artifacts: [{from: model.pkl, to: models/model.pkl}]\n"
+    )
+    _git(dest, "add", ".promoter.yml")
+    _git(dest, "commit", "-q", "-m", "config")
+    return dest
+
+
+def _merge(checkout: Path, home: Path, *args: str) -> int:
+    return main(["merge", "--project", str(checkout), "--guild-home", str(home), *args])
+
+
+def test_merge_copies_source_flags_and_mapped_artifacts(guild_world, checkout, capsys):
+    run_id = guild_world["best"]
+    run_dir = guild_world.home / "runs" / run_id
+    assert _merge(checkout, guild_world.home, run_id[:8]) == 0
+    out = capsys.readouterr().out
+    assert (checkout / "models/model.pkl").read_bytes() == (run_dir / "model.pkl").read_bytes()
+    flags = yaml.safe_load((checkout / "params.yml").read_text())
+    assert flags["acc"] == 0.93
+    assert flags["lr"] == 0.3
+    assert "identical" in out
+    assert "copied  params.yml" in out
+    status = _git(checkout, "status", "--porcelain")
+    assert "params.yml" in status
+    assert "train.py" not in status
+
+
+def test_preview_changes_nothing_and_lists_what_would_be_copied(guild_world, checkout, capsys):
+    before = _git(checkout, "status", "--porcelain", "--ignored")
+    assert _merge(checkout, guild_world.home, guild_world["best"], "--preview") == 0
+    out = capsys.readouterr().out
+    assert "would copy  models/model.pkl" in out
+    assert _git(checkout, "status", "--porcelain", "--ignored") == before
+    assert not (checkout / "models").exists()
+
+
+def test_uncommitted_changes_are_refused_naming_every_file(guild_world, checkout, capsys):
+    (checkout / "train.py").write_text("# my work in progress\n")
+    (checkout / "params.yml").write_text("lr: 5\n")
+    assert _merge(checkout, guild_world.home, guild_world["best"]) == 1
+    err = capsys.readouterr().err
+    assert "train.py: has uncommitted changes" in err
+    assert "params.yml: is untracked" in err
+    assert (checkout / "train.py").read_text() == "# my work in progress\n"
+    assert (checkout / "params.yml").read_text() == "lr: 5\n"
+    assert not (checkout / "models").exists()
+
+    assert _merge(checkout, guild_world.home, guild_world["best"], "--replace") == 0
+    assert (checkout / "train.py").read_text() != "# my work in progress\n"
+
+
+def test_a_run_file_that_is_a_symlink_to_outside_is_refused(
+    guild_world, checkout, tmp_path, capsys
+):
+    home = tmp_path / "home"
+    run_dir = home / "runs" / guild_world["best"]
+    shutil.copytree(guild_world.home / "runs" / guild_world["best"], run_dir, symlinks=True)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the project")
+    (run_dir / "model.pkl").unlink()
+    (run_dir / "model.pkl").symlink_to(secret)
+    assert _merge(checkout, home, guild_world["best"]) == 1
+    assert "model.pkl: the run file is a symlink" in capsys.readouterr().err
+    assert not (checkout / "models" / "model.pkl").exists()
+    assert not (checkout / "params.yml").exists()
+
+
+def test_source_files_match_guild_merge_preview(guild_world, tmp_path, capsys):
+    """Our plan's source files are exactly the ones `guild api merge --preview` lists."""
+    if guild_exe() is None:
+        pytest.skip("guild is not installed")
+    target = tmp_path / "target"
+    _git(tmp_path, "clone", "-q", str(guild_world.project), str(target))
+    (target / "train.py").write_text("# changed and committed\n")
+    _git(target, "commit", "-q", "-am", "change train.py")
+    run_id = guild_world["best"]
+    done = subprocess.run(
+        [guild_exe(), "api", "merge", run_id, "--preview", "--target-dir", str(target)],
+        cwd=target,
+        env=guild_env(guild_world.home),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    preview = json.loads(done.stdout)
+    assert preview["resp"] == "preview"
+    guild_copy = {f["targetPath"] for f in preview["toCopy"] if f["fileType"] == "s"}
+    guild_same = {f["targetPath"] for f in preview["toSkip"] if f["fileType"] == "s"}
+    assert guild_copy == {"train.py"}
+
+    capsys.readouterr()
+    assert _merge(target, guild_world.home, run_id, "--preview") == 0
+    out = capsys.readouterr().out
+    ours_copy = {line.split()[2] for line in out.splitlines() if "[source]" in line}
+    ours_same = {
+        line.split()[1].rstrip(":") for line in out.splitlines() if line.endswith("identical")
+    }
+    assert ours_copy == guild_copy
+    assert ours_same == guild_same
+    assert (target / "train.py").read_text() == "# changed and committed\n"
