@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -186,7 +186,14 @@ def _value_problem(name: str, value: float | None) -> str | None:
 
 
 def _check_criterion(run: Run, criterion: Criterion) -> CriterionResult:
-    values = {ref: scalar_value(run, ref) for ref in criterion.scalars()}
+    return check_criterion(criterion, lambda ref: scalar_value(run, ref))
+
+
+def check_criterion(
+    criterion: Criterion, value_of: Callable[[ScalarRef], float | None]
+) -> CriterionResult:
+    """Check one criterion on values looked up by scalar (a run's, or a champion record's)."""
+    values = {ref: value_of(ref) for ref in criterion.scalars()}
     shown = {str(ref): v for ref, v in values.items()}
     for ref, v in values.items():
         problem = _value_problem(str(ref), v)
