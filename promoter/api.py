@@ -29,6 +29,8 @@ from promoter.selection import Filters, Policy, Selection, op_matches, select
 from promoter.stores.base import Progress, RunListing
 
 if TYPE_CHECKING:
+    from promoter.merge.run import MergeOutcome
+    from promoter.record import TriggerInfo
     from promoter.stores.guild import GuildRunStore
 
 
@@ -201,3 +203,52 @@ def select_best(
     only = resolve_run_id(listing.runs, run) if run else None
     champion = load_champion(settings.project)
     return select(listing.runs, policy, champion, only=only), listing
+
+
+def find_run(settings: Settings, run_id: str) -> tuple[Run, Path]:
+    """A run by id or unique prefix, and its directory."""
+    listing = list_runs(settings)
+    full = resolve_run_id(listing.runs, run_id)
+    run = next(r for r in listing.runs if r.id == full)
+    return run, open_store(settings).runs_dir / run.id
+
+
+def merge(
+    settings: Settings, run_id: str, preview: bool = False, replace_changed: bool = False
+) -> MergeOutcome:
+    """The Guild-merge of one run into the project (``promoter merge``)."""
+    from promoter.merge.run import merge_run
+
+    run, run_dir = find_run(settings, run_id)
+    files = open_store(settings).run_files(run)
+    return merge_run(
+        settings.project,
+        run,
+        run_dir,
+        files,
+        settings.config.merge,
+        preview=preview,
+        replace_changed=replace_changed,
+    )
+
+
+def default_forge_dir(settings: Settings) -> Path:
+    """Where the local forge keeps its PRs: beside the repository's git data."""
+    from promoter.vcs.git import Git
+
+    return Git(settings.project).git_common_dir() / "promoter" / "pulls"
+
+
+def cli_trigger() -> TriggerInfo:
+    """A promotion started by hand: who (the OS user) and when."""
+    import getpass
+
+    from promoter.record import TriggerInfo
+
+    try:
+        actor: str | None = getpass.getuser()
+    except (KeyError, OSError):
+        actor = None
+    return TriggerInfo(
+        event="cli", actor=actor, time=datetime.now(UTC).isoformat(timespec="seconds")
+    )

@@ -149,6 +149,108 @@ def select(
     print_selection(console(), selection, show_all)
 
 
+@cli.command()
+@_with_settings
+@click.argument("run_id", metavar="RUN")
+@click.option("--preview", is_flag=True, help="Show what would be copied; change nothing.")
+@click.option(
+    "--replace", "replace_changed", is_flag=True, help="Overwrite targets with uncommitted changes."
+)
+def merge(settings: api.Settings, run_id: str, preview: bool, replace_changed: bool) -> None:
+    """Copy a run's source, flags and mapped artifacts into the project (the Guild-merge)."""
+    from promoter.merge.apply import MergeRefused
+    from promoter.tables import console, print_merge
+
+    outcome = api.merge(settings, run_id, preview, replace_changed)
+    print_merge(console(), outcome.plan, preview)
+    if preview and not outcome.plan.ok:
+        raise MergeRefused(outcome.plan.refusals)
+
+
+@cli.command()
+@_with_settings
+@click.option("--run", "run_id", metavar="ID", help="Promote this run (it must still win).")
+@click.option("--objective", help="Override select.objective, e.g. 'min loss'.")
+@click.option("--dry-run", is_flag=True, help="Do everything but store, push and open the PR.")
+@click.option(
+    "--forge",
+    type=click.Choice(["local"]),
+    default="local",
+    show_default=True,
+    help="Where the PR is opened (local: files under --forge-dir).",
+)
+@click.option(
+    "--forge-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="PROMOTER_FORGE_DIR",
+    help="The local forge's directory (default: <git dir>/promoter/pulls).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def promote(
+    settings: api.Settings,
+    run_id: str | None,
+    objective: str | None,
+    dry_run: bool,
+    forge: str,
+    forge_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Select the best run, merge it on a branch, store its model with DVC, open the PR."""
+    from promoter.forges.local import LocalForge
+    from promoter.promote import PromoteRequest
+    from promoter.promote import promote as run_promote
+    from promoter.report import promote_json
+
+    local = LocalForge(forge_dir or api.default_forge_dir(settings))
+    trigger = api.cli_trigger()
+    result = run_promote(settings, PromoteRequest(run_id, objective, dry_run, trigger), local)
+    if as_json:
+        click.echo(promote_json(result, local_forge=True))
+        return
+    click.echo(f"{result.decision.value.upper()}  {result.summary}")
+    if result.pr_url:
+        click.echo(f"pull request #{result.pr_number}: {result.pr_url}")
+        click.echo(f"  as a web page: {Path(result.pr_url).with_suffix('.html')}")
+    if result.decision.value == "dry-run" and result.body:
+        click.echo("\n" + result.body)
+
+
+@cli.command()
+@_with_settings
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html"]),
+    default="md",
+    show_default=True,
+    help="Markdown (as the PR shows it) or a standalone HTML page.",
+)
+def render(settings: api.Settings, run_id: str, fmt: str) -> None:
+    """Print the PR body promoter would write for RUN (nothing is stored or pushed)."""
+    from promoter.preview import render_run
+
+    click.echo(render_run(settings, run_id, html=fmt == "html"), nl=False)
+
+
+@cli.command()
+@_with_settings
+@click.argument("ref", default="HEAD")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def verify(settings: api.Settings, ref: str, as_json: bool) -> None:
+    """Check a promotion at REF: record hashes == .dvc pointers == objects in the DVC remote."""
+    from promoter.verify import VerifyFailed, verify_ref
+
+    report = verify_ref(settings, ref)
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        raise VerifyFailed(report.problems)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map errors to exit codes (1 job failure, 2 usage or config, 3 bug)."""
     try:

@@ -146,6 +146,23 @@ def resolve_started_after(value: str, now: datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+PR_TEMPLATE_FIELDS = ("op", "run_id", "run_short", "objective_name", "objective_value")
+
+
+def check_template_fields(template: str) -> None:
+    """Only plain named fields from PR_TEMPLATE_FIELDS (no attribute or index access)."""
+    import string
+
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as e:
+        raise ValueError(f"{template!r}: {e}") from None
+    for name in fields:
+        if name not in PR_TEMPLATE_FIELDS:
+            allowed = ", ".join("{" + f + "}" for f in PR_TEMPLATE_FIELDS)
+            raise ValueError(f"unknown field {{{name}}} (allowed: {allowed})")
+
+
 def check_semantics(config: Config, origin: str) -> None:
     """Parse every expression and value that the schema cannot check by type alone."""
     sel = config.select
@@ -163,6 +180,8 @@ def check_semantics(config: Config, origin: str) -> None:
                 sel.started_after,
             )
         )
+    checks.append(("pr.branch", check_template_fields, config.pr.branch))
+    checks.append(("pr.title", check_template_fields, config.pr.title))
     for key, check, value in checks:
         try:
             check(value)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from promoter.models import FlagValue, Run
 from promoter.selection import Selection, Verdict
 from promoter.stores.base import RunListing
+
+if TYPE_CHECKING:
+    from promoter.promote import PromoteResult
 
 JsonNumber = float | str | None
 
@@ -129,3 +132,18 @@ def scalar_columns(runs: Sequence[Run], wanted: Sequence[str], limit: int = 4) -
             if "#" not in name:
                 seen.setdefault(name)
     return sorted(seen)[:limit]
+
+
+def promote_json(result: PromoteResult, local_forge: bool) -> str:
+    """The ``promote --json`` contract: decision, run, branch, PR, model md5s, record."""
+    payload: dict[str, Any] = {
+        "decision": result.decision.value,
+        "summary": result.summary,
+        "run_id": result.run_id,
+        "branch": result.branch,
+        "pr_number": result.pr_number,
+        "pr_path" if local_forge else "pr_url": result.pr_url,
+        "model_md5": dict(result.model_md5),
+        "record": result.record,
+    }
+    return _dump(payload)

@@ -108,6 +108,7 @@ def test_paths_that_escape_or_touch_internals_are_refused():
         flags_file="../params.yml",
         artifacts=[
             ArtifactConfig(from_="model.pkl", to="../../model.pkl"),
+            ArtifactConfig(from_="model.pkl", to=".dvc/cache/x"),
             ArtifactConfig(from_="missing.bin", to="m.bin"),
         ],
     )
@@ -115,8 +116,11 @@ def test_paths_that_escape_or_touch_internals_are_refused():
     refused = {r.path: r.reason for r in plan.refusals}
     assert refused["../../etc/cron"] == "run path escapes the run directory"
     assert refused["../outside.py"] == "target path is outside the project"
-    assert "never writes into .git/" in refused[".git/hooks/post-checkout"]
+    assert ".git/hooks/post-checkout" not in refused
+    skipped = {s.run_path: s.reason for s in plan.skips}
+    assert skipped["hook"] == "promoter never writes into .git/"
     assert refused["../../model.pkl"] == "target path is outside the project"
+    assert refused[".dvc/cache/x"] == "promoter never writes into .dvc/"
     assert refused["missing.bin"] == "the run has no such generated file"
     assert refused["../params.yml"] == "flags_file is outside the project"
     assert not plan.copies

@@ -160,10 +160,13 @@ def _add(
     if project_path is None:
         out.refusals.append(Refusal(target or f.run_path, "target path is outside the project"))
         return
-    if project_path.split("/", 1)[0] in _FORBIDDEN_TOP:
-        out.refusals.append(
-            Refusal(project_path, f"promoter never writes into {project_path.split('/')[0]}/")
-        )
+    top = project_path.split("/", 1)[0]
+    if top in _FORBIDDEN_TOP:
+        reason = f"promoter never writes into {top}/"
+        if kind is FileKind.ARTIFACT:
+            out.refusals.append(Refusal(project_path, reason))
+        else:
+            out.skips.append(Skip(f.run_path, reason, project_path))
         return
     pattern = _excluded(project_path, run_path, exclude)
     if pattern:

@@ -1,0 +1,311 @@
+"""Building the promotion commit in a worktree: merge, DVC, plots, record, commit."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import platform
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+from promoter import __version__
+from promoter.api import Settings
+from promoter.config import ArtifactConfig
+from promoter.errors import PromoterError, UsageError
+from promoter.forges.base import Forge, marker
+from promoter.merge.apply import Written, inside
+from promoter.merge.plan import safe_relpath
+from promoter.merge.run import merge_run
+from promoter.models import Run, RunFiles
+from promoter.record import (
+    DvcRow,
+    FileRow,
+    PlotRow,
+    PrInfo,
+    PromotionRecord,
+    TriggerInfo,
+    record_to_builtins,
+)
+from promoter.recordbuild import PromotionFacts, build_record, champion_document, record_dir
+from promoter.selection import Selection
+from promoter.stores.guild import GuildRunStore
+from promoter.vcs.git import Git
+
+log = logging.getLogger("promoter")
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltBranch:
+    """The promotion commit and its record."""
+
+    commit: str
+    record: PromotionRecord
+
+
+def build_branch(
+    *,
+    settings: Settings,
+    selection: Selection,
+    listing_runs: Sequence[Run],
+    store: GuildRunStore,
+    worktree: Path,
+    project_dir: Path,
+    main_root: Path,
+    git: Git,
+    trigger: TriggerInfo,
+    pr: PrInfo,
+    dry_run: bool,
+) -> BuiltBranch:
+    """Merge the winner into ``project_dir``, store its models, write the record, commit."""
+    assert selection.winner is not None
+    run = selection.winner.run
+    config = settings.config
+    run_dir = store.runs_dir / run.id
+    files = store.run_files(run)
+    log.info("merging run %s into a worktree of %s", run.short_id, pr.base)
+    outcome = merge_run(project_dir, run, run_dir, files, config.merge)
+    written = outcome.written
+    dvc_paths = _dvc_outputs(config.merge.artifacts, written)
+    dvc_rows = _store_models(settings, worktree, project_dir, main_root, git, dvc_paths, dry_run)
+    out_dir = project_dir / record_dir(run.id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    champion = selection.champion.champion if selection.champion else None
+    champion_run = next((r for r in listing_runs if champion and r.id == champion.run_id), None)
+    plots = _plots(
+        selection, champion_run, run_dir, files, out_dir, project_dir, config.merge.plots
+    )
+    facts = PromotionFacts(
+        provenance=store.provenance(run),
+        run_files=files,
+        files=[_file_row(w) for w in written if not w.copy.dvc],
+        dvc=dvc_rows,
+        plots=plots,
+        trigger=trigger,
+        pr=PrInfo(branch=pr.branch, base=pr.base, title=pr.title, source_commit=git.head()),
+        tools=_tools(),
+        champion_run=champion_run,
+        champion_model_md5=_champion_md5(project_dir),
+    )
+    record = build_record(selection, facts)
+    _write_yaml(out_dir / "record.yaml", record_to_builtins(record))
+    _write_yaml(project_dir / ".promoter" / "champion.yaml", champion_document(record))
+    git.add(["."])
+    message = f"{pr.title}\n\n{selection.summary}\n"
+    trailers = {
+        "Promoter-Run": run.id,
+        "Promoter-Op": run.op,
+        "Promoter-Objective": f"{record.objective.name}={record.objective.value}",
+        "Promoter-Version": __version__,
+    }
+    commit = git.commit(message, trailers)
+    log.info("committed %s on top of %s", commit[:12], pr.base)
+    return BuiltBranch(commit, record)
+
+
+def _dvc_outputs(artifacts: Sequence[ArtifactConfig], written: Sequence[Written]) -> list[str]:
+    """One DVC output per ``dvc: true`` artifact: a file, or a whole directory."""
+    paths = {w.copy.project_path for w in written if w.copy.dvc}
+    outputs = []
+    for artifact in artifacts:
+        target = safe_relpath(artifact.to)
+        if (
+            artifact.dvc
+            and target
+            and any(p == target or p.startswith(target + "/") for p in paths)
+        ):
+            outputs.append(target)
+    return outputs
+
+
+def _store_models(
+    settings: Settings,
+    worktree: Path,
+    project_dir: Path,
+    main_root: Path,
+    git: Git,
+    paths: Sequence[str],
+    dry_run: bool,
+) -> list[DvcRow]:
+    if not paths:
+        return []
+    from promoter.dvc import Dvc, parse_dvc_pointer
+    from promoter.workspace import prepare_dvc
+
+    if not (worktree / ".dvc").is_dir():
+        raise UsageError(
+            "merge.artifacts has dvc: true but the repository has no DVC setup "
+            "(run `dvc init` and `dvc remote add -d NAME URL`, and commit .dvc/)"
+        )
+    prepare_dvc(main_root, worktree)
+    dvc = Dvc(worktree)
+    remote = settings.config.dvc.remote or dvc.default_remote()
+    if remote is None:
+        raise UsageError(
+            "no DVC remote: set dvc.remote in .promoter.yml or `dvc remote add -d NAME URL`"
+        )
+    rel = [_repo_rel(worktree, project_dir / p) for p in paths]
+    tracked = [p for p in rel if git.is_tracked(p)]
+    if tracked:
+        git.rm_cached(tracked)
+    if dry_run:
+        log.info("dry run: not running dvc add / dvc push for %s", ", ".join(rel))
+        return []
+    log.info("dvc add %s", " ".join(rel))
+    dvc.add(rel)
+    pointers = [f"{p}.dvc" for p in rel]
+    if settings.config.dvc.push:
+        log.info("dvc push -r %s", remote)
+        dvc.push(pointers, remote)
+    missing = dvc.missing_in_remote(pointers, remote)
+    if missing:
+        raise PromoterError(
+            f"DVC remote {remote!r} does not hold {', '.join(missing)}: nothing was committed"
+            + ("" if settings.config.dvc.push else " (dvc.push is false: push them first)")
+        )
+    url = dvc.remote_url(remote)
+    rows = []
+    for pointer in pointers:
+        parsed = parse_dvc_pointer((worktree / pointer).read_text(encoding="utf-8"))
+        for out in parsed.outs:
+            rows.append(
+                DvcRow(
+                    path=_project_rel(project_dir, worktree / Path(pointer).parent / out.path),
+                    md5=out.md5,
+                    size=out.size,
+                    nfiles=out.nfiles,
+                    remote=remote,
+                    remote_url=url,
+                    verified=True,
+                )
+            )
+    log.info("verified in DVC remote %s: %s", remote, ", ".join(r.path for r in rows))
+    return rows
+
+
+def _repo_rel(worktree: Path, path: Path) -> str:
+    return path.relative_to(worktree).as_posix()
+
+
+def _project_rel(project_dir: Path, path: Path) -> str:
+    return path.resolve().relative_to(project_dir.resolve()).as_posix()
+
+
+def _file_row(w: Written) -> FileRow:
+    return FileRow(
+        path=w.copy.project_path,
+        kind=w.copy.kind.value,
+        sha256=w.sha256 or "",
+        size=w.size,
+        dvc=w.copy.dvc,
+    )
+
+
+def _plots(
+    selection: Selection,
+    champion_run: Run | None,
+    run_dir: Path,
+    files: RunFiles,
+    out_dir: Path,
+    project_dir: Path,
+    patterns: Sequence[str],
+) -> list[PlotRow]:
+    from promoter.plots import draw_curves
+
+    assert selection.winner is not None
+    run = selection.winner.run
+    policy = selection.policy
+    names = [policy.objective.scalar.name]
+    names += [ref.name for c in policy.criteria for ref in c.scalars()]
+    series = {n: s for n in dict.fromkeys(names) if (s := run.scalar(n)) is not None}
+    champion = selection.champion
+    recorded = dict(champion.champion.scalars) if champion else None
+    theirs = None
+    if champion_run is not None:
+        theirs = {n: s for n in series if (s := champion_run.scalar(n)) is not None}
+    rows = [
+        PlotRow(title=title, path=_project_rel(project_dir, path), source="curve")
+        for title, path in draw_curves(series, out_dir, recorded, theirs)
+    ]
+    for f in files.generated:
+        if not any(fnmatch.fnmatchcase(f.run_path, p) for p in patterns):
+            continue
+        source = run_dir / f.run_path
+        if source.is_symlink() or not inside(run_dir, source) or not source.is_file():
+            log.warning("warning: plot %s skipped (a symlink or outside the run)", f.run_path)
+            continue
+        target = out_dir / ("run-" + _UNSAFE_NAME.sub("-", f.run_path))
+        shutil.copyfile(source, target)
+        rows.append(PlotRow(title=f.run_path, path=_project_rel(project_dir, target), source="run"))
+    return rows
+
+
+def _tools() -> dict[str, str]:
+    tools = {"promoter": __version__, "python": platform.python_version()}
+    for dist in ("dvc", "guildai"):
+        try:
+            tools[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return tools
+
+
+def _champion_md5(project_dir: Path) -> dict[str, str]:
+    path = project_dir / ".promoter" / "champion.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    md5 = data.get("model_md5") if isinstance(data, dict) else None
+    if not isinstance(md5, dict):
+        return {}
+    return {str(k): str(v) for k, v in md5.items()}
+
+
+def _write_yaml(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
+    )
+
+
+def render_record_body(
+    settings: Settings, record: PromotionRecord, forge: Forge, branch: str, commit: str
+) -> str:
+    """The PR body for a record, images linked the way ``forge`` shows them."""
+    from promoter.render.markdown import render_body
+
+    template_text = None
+    if settings.config.pr.template:
+        path = settings.project / settings.config.pr.template
+        if not inside(settings.project, path) or not path.is_file():
+            raise UsageError(
+                f"pr.template: {settings.config.pr.template} is not a file in the project"
+            )
+        template_text = path.read_text(encoding="utf-8")
+    prefix = _repo_prefix(settings)
+    record_path = f"{prefix}{record_dir(record.run.id)}/record.yaml"
+    return render_body(
+        record,
+        image_url=lambda p: forge.image_url(commit, prefix + p, branch),
+        record_url=forge.image_url(commit, record_path, branch),
+        marker=marker(record.run.op, record.run.id),
+        template_text=template_text,
+        template_name=settings.config.pr.template,
+    )
+
+
+def _repo_prefix(settings: Settings) -> str:
+    try:
+        top = Git(settings.project).toplevel().resolve()
+    except PromoterError:
+        return ""
+    rel = settings.project.resolve().relative_to(top).as_posix()
+    return "" if rel == "." else rel + "/"

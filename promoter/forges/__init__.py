@@ -1,0 +1,1 @@
+"""Forges: where promotion pull requests are opened (local files, GitHub, GitLab)."""

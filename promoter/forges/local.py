@@ -1,0 +1,119 @@
+"""A forge made of files: each PR is a JSON record, its body as Markdown and as an HTML page.
+
+Used by the demo and by anyone trying promoter without a server; it keeps the same rules as
+the real forges (one open PR per branch, found by its marker; updates in place; comments).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from promoter.errors import PromoterError
+from promoter.forges.base import PullRequest, PullRequestDraft, marked_run
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class LocalForge:
+    """PRs kept under ``root``: ``pull-<n>.json``, ``pull-<n>.md``, ``pull-<n>.html``."""
+
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def find_open(self, branch: str) -> PullRequest | None:
+        """The open PR from ``branch`` whose body carries a promoter marker."""
+        for data in self._all():
+            if data["state"] == "open" and data["branch"] == branch and marked_run(data["body"]):
+                return self._pull(data)
+        return None
+
+    def create(self, draft: PullRequestDraft) -> PullRequest:
+        """Write a new PR file (and its Markdown and HTML bodies)."""
+        number = max((d["number"] for d in self._all()), default=0) + 1
+        now = _now()
+        data: dict[str, Any] = {"number": number, "state": "open", "created": now, "comments": []}
+        return self._save(data, draft, now)
+
+    def update(self, number: int, draft: PullRequestDraft) -> PullRequest:
+        """Rewrite an open PR's title, body and labels."""
+        return self._save(self._load(number), draft, _now())
+
+    def comment(self, number: int, body: str) -> None:
+        """Append a comment to a PR file."""
+        data = self._load(number)
+        data["comments"].append({"body": body, "created": _now()})
+        self._write_json(number, data)
+
+    def image_url(self, commit: str, path: str, branch: str) -> str:
+        """Images are copied beside the PR files; the body links them relatively."""
+        return f"files/{_SAFE.sub('-', branch)}/{path}"
+
+    def path_of(self, number: int, suffix: str = ".md") -> Path:
+        """Where a PR's file is."""
+        return self.root / f"pull-{number}{suffix}"
+
+    def _save(self, data: dict[str, Any], draft: PullRequestDraft, now: str) -> PullRequest:
+        number = int(data["number"])
+        data.update(
+            title=draft.title,
+            body=draft.body,
+            branch=draft.branch,
+            base=draft.base,
+            labels=list(draft.labels),
+            reviewers=list(draft.reviewers),
+            assignees=list(draft.assignees),
+            draft=draft.draft,
+            updated=now,
+        )
+        self.root.mkdir(parents=True, exist_ok=True)
+        for repo_path, source in draft.images.items():
+            target = self.root / self.image_url("", repo_path, draft.branch)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        self.path_of(number).write_text(draft.body, encoding="utf-8")
+        from promoter.render.html import render_html
+
+        self.path_of(number, ".html").write_text(
+            render_html(draft.body, draft.title), encoding="utf-8"
+        )
+        self._write_json(number, data)
+        return self._pull(data)
+
+    def _pull(self, data: dict[str, Any]) -> PullRequest:
+        number = int(data["number"])
+        return PullRequest(
+            number, str(self.path_of(number)), data["branch"], data["title"], data["body"]
+        )
+
+    def _write_json(self, number: int, data: dict[str, Any]) -> None:
+        path = self.path_of(number, ".json")
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+    def _load(self, number: int) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self.path_of(number, ".json").read_text("utf-8"))
+        except (OSError, ValueError) as e:
+            raise PromoterError(f"local forge: no readable pull request {number}: {e}") from e
+        return data
+
+    def _all(self) -> list[dict[str, Any]]:
+        found = []
+        for path in sorted(self.root.glob("pull-*.json")):
+            try:
+                found.append(json.loads(path.read_text("utf-8")))
+            except (OSError, ValueError):
+                continue
+        return found
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

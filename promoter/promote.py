@@ -1,0 +1,257 @@
+"""``promoter promote``: select, build the promotion branch, store the model, open the PR.
+
+The branch is built in a scratch worktree from ``pr.base`` (see :mod:`promoter.workspace`), so
+a failure at any step leaves the user's checkout and every branch as they were. Nothing is
+pushed until the model is verified present in the DVC remote.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from promoter.api import Settings, open_store, select_best
+from promoter.config import check_template_fields
+from promoter.errors import PromoterError, UsageError
+from promoter.forges.base import Forge, PullRequestDraft, marked_run
+from promoter.record import PrInfo, PromotionRecord, TriggerInfo
+from promoter.selection import Decision, Selection, Verdict
+from promoter.vcs.git import Git, valid_branch_component
+
+log = logging.getLogger("promoter")
+
+RUN_TRAILER = "Promoter-Run"
+
+
+class Outcome(StrEnum):
+    """What ``promote`` did (the action's ``decision`` output)."""
+
+    PROMOTED = "promoted"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    NOT_BETTER = "not-better"
+    NO_CANDIDATE = "no-candidate"
+    REFUSED = "refused"
+    DRY_RUN = "dry-run"
+
+
+@dataclass(frozen=True, slots=True)
+class PromoteRequest:
+    """What to promote and how."""
+
+    run: str | None = None
+    objective: str | None = None
+    dry_run: bool = False
+    trigger: TriggerInfo = field(default_factory=lambda: TriggerInfo(event="cli"))
+
+
+@dataclass(frozen=True, slots=True)
+class PromoteResult:
+    """The outcome, with what scripts and the action's outputs need."""
+
+    decision: Outcome
+    summary: str
+    run_id: str | None = None
+    branch: str | None = None
+    pr_number: int | None = None
+    pr_url: str | None = None
+    model_md5: Mapping[str, str] = field(default_factory=dict)
+    record: str | None = None
+    body: str | None = None
+
+
+_NOT_PROMOTED = {
+    Decision.NOT_BETTER: Outcome.NOT_BETTER,
+    Decision.NO_CANDIDATE: Outcome.NO_CANDIDATE,
+}
+
+
+def format_template(template: str, values: Mapping[str, object], key: str) -> str:
+    """``pr.branch`` / ``pr.title`` filled in; the fields were checked at config load."""
+    try:
+        check_template_fields(template)
+        return template.format(**values)
+    except (ValueError, TypeError, KeyError) as e:
+        raise UsageError(f"{key}: {e}") from None
+
+
+def branch_name(settings: Settings, selection: Selection, verdict: Verdict | None = None) -> str:
+    """The promotion branch: ``pr.branch`` with ``{op}`` made safe for a git ref."""
+    values = _fields(selection, verdict)
+    values["op"] = valid_branch_component(str(values["op"]))
+    return format_template(settings.config.pr.branch, values, "pr.branch")
+
+
+def title_of(settings: Settings, selection: Selection, verdict: Verdict | None = None) -> str:
+    """The PR title from ``pr.title``."""
+    return format_template(settings.config.pr.title, _fields(selection, verdict), "pr.title")
+
+
+def _fields(selection: Selection, verdict: Verdict | None = None) -> dict[str, object]:
+    chosen = verdict or selection.winner
+    assert chosen is not None
+    run = chosen.run
+    value = chosen.objective
+    return {
+        "op": run.op,
+        "run_id": run.id,
+        "run_short": run.short_id,
+        "objective_name": str(selection.policy.objective.scalar),
+        "objective_value": value if value is not None else float("nan"),
+    }
+
+
+def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> PromoteResult:
+    """The whole job; see the module docstring for the guarantees."""
+    selection, listing = select_best(settings, request.run, request.objective)
+    log.info("%s: %s", selection.decision.value, selection.summary)
+    if selection.decision is not Decision.PROMOTE or selection.winner is None:
+        winner = selection.winner.run.id if selection.winner else None
+        return PromoteResult(_NOT_PROMOTED[selection.decision], selection.summary, winner)
+    run = selection.winner.run
+    config = settings.config
+    git = Git(settings.project)
+    top = git.toplevel().resolve()
+    subdir = settings.project.relative_to(top)
+    branch = branch_name(settings, selection)
+    if not git.check_branch_name(branch):
+        raise UsageError(f"pr.branch: {branch!r} is not a valid branch name")
+    remote = git.default_remote()
+    if remote is None and not request.dry_run:
+        raise PromoterError("the repository has no git remote to push the branch to")
+    base_ref = _fetch_base(git, remote, config.pr.base)
+    remote_sha = git.remote_branch_sha(remote, branch) if remote else None
+    existing = None if request.dry_run else forge.find_open(branch)
+    if existing is not None and remote_sha and marked_run(existing.body) == run.id:
+        return PromoteResult(
+            Outcome.UNCHANGED,
+            f"PR #{existing.number} already promotes run {run.short_id}",
+            run.id,
+            branch,
+            existing.number,
+            existing.url,
+        )
+    if remote_sha and remote is not None:
+        refusal = _foreign_commits(git, remote, branch, base_ref, remote_sha)
+        if refusal:
+            if existing is not None:
+                forge.comment(existing.number, refusal)
+            return PromoteResult(Outcome.REFUSED, refusal, run.id, branch)
+
+    from promoter.building import build_branch
+
+    with _worktree(git, base_ref, run.short_id) as worktree:
+        built = build_branch(
+            settings=settings,
+            selection=selection,
+            listing_runs=listing.runs,
+            store=open_store(settings),
+            worktree=worktree,
+            project_dir=worktree / subdir,
+            main_root=top,
+            git=Git(worktree),
+            trigger=request.trigger,
+            pr=PrInfo(branch=branch, base=config.pr.base, title=title_of(settings, selection)),
+            dry_run=request.dry_run,
+        )
+        record = built.record
+        body_for = _body_renderer(settings, record, forge, branch, built.commit)
+        if request.dry_run:
+            return _result(Outcome.DRY_RUN, selection, branch, record, body_for(), None)
+        assert remote is not None
+        git_wt = Git(worktree)
+        git_wt.push(remote, branch, expected_sha=remote_sha, force=remote_sha is not None)
+        log.info("pushed %s to %s/%s", built.commit[:12], remote, branch)
+        body = body_for()
+        draft = PullRequestDraft(
+            title=record.pr.title,
+            body=body,
+            branch=branch,
+            base=config.pr.base,
+            labels=config.pr.labels,
+            reviewers=config.pr.reviewers,
+            assignees=config.pr.assignees,
+            draft=config.pr.draft,
+            images={(subdir / p.path).as_posix(): worktree / subdir / p.path for p in record.plots},
+        )
+        if existing is None:
+            pull = forge.create(draft)
+            outcome = Outcome.PROMOTED
+        else:
+            pull = forge.update(existing.number, draft)
+            outcome = Outcome.UPDATED
+            old = marked_run(existing.body)
+            if old and old != run.id:
+                forge.comment(
+                    pull.number,
+                    f"Run {old[:8]} is superseded by run {run.short_id}: {selection.summary}",
+                )
+        log.info("%s PR #%d: %s", outcome.value, pull.number, pull.url)
+        return _result(outcome, selection, branch, record, body, pull.number, pull.url)
+
+
+def _worktree(git: Git, base_ref: str, name: str) -> AbstractContextManager[Path]:
+    from promoter.workspace import scratch_worktree
+
+    return scratch_worktree(git, base_ref, name)
+
+
+def _fetch_base(git: Git, remote: str | None, base: str) -> str:
+    if remote is None:
+        if git.rev_parse(base) is None:
+            raise PromoterError(f"pr.base: no branch {base!r} in this repository")
+        return base
+    tracking = f"refs/remotes/{remote}/{base}"
+    try:
+        git.fetch(remote, [f"+refs/heads/{base}:{tracking}"])
+    except PromoterError as e:
+        raise PromoterError(f"pr.base: cannot fetch {base!r} from {remote}: {e}") from e
+    return tracking
+
+
+def _foreign_commits(git: Git, remote: str, branch: str, base_ref: str, sha: str) -> str | None:
+    git.fetch(remote, [f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"])
+    foreign = [c for c in git.commits_between(base_ref, sha) if RUN_TRAILER not in c.trailers]
+    if not foreign:
+        return None
+    shown = ", ".join(f"{c.sha[:8]} ({c.author_name}: {c.subject})" for c in foreign[:5])
+    return (
+        f"branch {branch} holds commits promoter did not make ({shown}); "
+        "not overwriting them. Merge or close that PR, or delete the branch, then re-run."
+    )
+
+
+def _body_renderer(
+    settings: Settings, record: PromotionRecord, forge: Forge, branch: str, commit: str
+) -> Callable[[], str]:
+    from promoter.building import render_record_body
+
+    return lambda: render_record_body(settings, record, forge, branch, commit)
+
+
+def _result(
+    outcome: Outcome,
+    selection: Selection,
+    branch: str,
+    record: PromotionRecord,
+    body: str,
+    number: int | None,
+    url: str | None = None,
+) -> PromoteResult:
+    from promoter.recordbuild import record_dir
+
+    return PromoteResult(
+        outcome,
+        selection.summary,
+        record.run.id,
+        branch,
+        number,
+        url,
+        {row.path: row.md5 for row in record.dvc},
+        f"{record_dir(record.run.id)}/record.yaml",
+        body,
+    )
