@@ -137,24 +137,26 @@ def _store_models(
     if not paths:
         return []
     from promoter.dvc import Dvc, parse_dvc_pointer
-    from promoter.workspace import prepare_dvc
+    from promoter.workspace import find_dvc_root, prepare_dvc
 
-    if not (worktree / ".dvc").is_dir():
+    dvc_root = find_dvc_root(project_dir, worktree)
+    if dvc_root is None:
         raise UsageError(
             "merge.artifacts has dvc: true but the repository has no DVC setup "
             "(run `dvc init` and `dvc remote add -d NAME URL`, and commit .dvc/)"
         )
-    prepare_dvc(main_root, worktree)
-    dvc = Dvc(worktree)
+    prepare_dvc(main_root / dvc_root.relative_to(worktree), dvc_root)
+    dvc = Dvc(dvc_root)
     remote = settings.config.dvc.remote or dvc.default_remote()
     if remote is None:
         raise UsageError(
             "no DVC remote: set dvc.remote in .promoter.yml or `dvc remote add -d NAME URL`"
         )
-    rel = [_repo_rel(worktree, project_dir / p) for p in paths]
-    tracked = [p for p in rel if git.is_tracked(p)]
+    in_git = [_repo_rel(worktree, project_dir / p) for p in paths]
+    tracked = [p for p in in_git if git.is_tracked(p)]
     if tracked:
         git.rm_cached(tracked)
+    rel = [_repo_rel(dvc_root, project_dir / p) for p in paths]
     if dry_run:
         log.info("dry run: not running dvc add / dvc push for %s", ", ".join(rel))
         return []
@@ -173,11 +175,11 @@ def _store_models(
     url = dvc.remote_url(remote)
     rows = []
     for pointer in pointers:
-        parsed = parse_dvc_pointer((worktree / pointer).read_text(encoding="utf-8"))
+        parsed = parse_dvc_pointer((dvc_root / pointer).read_text(encoding="utf-8"))
         for out in parsed.outs:
             rows.append(
                 DvcRow(
-                    path=_project_rel(project_dir, worktree / Path(pointer).parent / out.path),
+                    path=_project_rel(project_dir, dvc_root / Path(pointer).parent / out.path),
                     md5=out.md5,
                     size=out.size,
                     nfiles=out.nfiles,

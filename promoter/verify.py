@@ -115,15 +115,22 @@ def _check_remote(
     report: VerifyReport,
 ) -> None:
     from promoter.dvc import Dvc
-    from promoter.workspace import prepare_dvc, scratch_worktree
+    from promoter.workspace import find_dvc_root, prepare_dvc, scratch_worktree
 
     with scratch_worktree(git, commit, "verify") as worktree:
-        prepare_dvc(top, worktree)
-        dvc = Dvc(worktree)
+        project = worktree / settings.project.resolve().relative_to(top)
+        dvc_root = find_dvc_root(project, worktree)
+        if dvc_root is None:
+            report.problems.append(f"no DVC setup (.dvc/) at {report.ref}")
+            return
+        prepare_dvc(top / dvc_root.relative_to(worktree), dvc_root)
+        dvc = Dvc(dvc_root)
         by_remote: dict[str | None, list[str]] = {}
         for path, remote in pointers:
             name = settings.config.dvc.remote or (str(remote) if remote else None)
-            by_remote.setdefault(name, []).append(path)
+            by_remote.setdefault(name, []).append(
+                (worktree / path).relative_to(dvc_root).as_posix()
+            )
         for remote, paths in by_remote.items():
             missing = set(dvc.missing_in_remote(paths, remote))
             for path in paths:

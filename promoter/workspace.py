@@ -34,6 +34,17 @@ def scratch_worktree(git: Git, base_ref: str, name: str) -> Iterator[Path]:
         git.worktree_remove(path)
 
 
+def find_dvc_root(start: Path, stop: Path) -> Path | None:
+    """The nearest directory from ``start`` up to ``stop`` holding ``.dvc/`` (DVC may be
+    initialised in a subdirectory of the git repository with ``dvc init --subdir``)."""
+    for candidate in (start, *start.parents):
+        if (candidate / ".dvc").is_dir():
+            return candidate
+        if candidate == stop:
+            break
+    return None
+
+
 def prepare_dvc(main_root: Path, worktree: Path) -> None:
     """Make DVC in ``worktree`` use the main checkout's cache, local config and remotes."""
     dvc_dir = main_root / ".dvc"

@@ -260,3 +260,27 @@ def test_render_prints_the_body_without_writing(guild_world, promo, capsys):
     assert "<details" in page
     assert promo.state() == before
     assert promo.remote_sha("promote/train") is None
+
+
+def test_a_project_in_a_subdirectory_with_its_own_dvc(guild_world, tmp_path, capsys):
+    if dvc_exe() is None:
+        pytest.skip("dvc is not installed")
+    work, bare = make_repo_with_bare_remote(tmp_path)
+    project = work / "ml"
+    project.mkdir()
+    (project / ".promoter.yml").write_text(CONFIG)
+    dvc(project, "init", "--subdir")
+    make_dvc_remote(project, tmp_path / "dvc-remote")
+    commit_all(work, "ml project")
+    git(work, "push", "-q", "origin", "main")
+    forge = tmp_path / "forge"
+    args = ["--project", str(project), "--guild-home", str(guild_world.home)]
+    assert main(["promote", *args, "--forge-dir", str(forge)]) == 0
+    files = set(git(bare, "ls-tree", "-r", "--name-only", "promote/train").split())
+    assert {"ml/models/model.pkl.dvc", "ml/params.yml", "ml/.promoter/champion.yaml"} <= files
+    body = (forge / "pull-1.md").read_text()
+    assert "files/promote-train/ml/.promoter/promotions/" in body
+    git(work, "fetch", "-q", "origin", "promote/train")
+    capsys.readouterr()
+    assert main(["verify", *args, "FETCH_HEAD"]) == 0
+    assert "present in DVC remote" in capsys.readouterr().out
