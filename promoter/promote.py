@@ -17,7 +17,7 @@ from pathlib import Path
 from promoter.api import Settings, open_store, select_best
 from promoter.config import check_template_fields
 from promoter.errors import PromoterError, UsageError
-from promoter.forges.base import Forge, PullRequestDraft, marked_run
+from promoter.forges.base import Forge, PullRequest, PullRequestDraft, marked_run
 from promoter.record import PrInfo, PromotionRecord, TriggerInfo
 from promoter.selection import Decision, Selection, Verdict
 from promoter.vcs.git import Git, valid_branch_component
@@ -105,6 +105,17 @@ def _fields(selection: Selection, verdict: Verdict | None = None) -> dict[str, o
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where the promotion goes: the branch, the remote and what is already there."""
+
+    branch: str
+    remote: str | None
+    base_ref: str
+    remote_sha: str | None
+    existing: PullRequest | None
+
+
 def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> PromoteResult:
     """The whole job; see the module docstring for the guarantees."""
     selection, listing = select_best(settings, request.run, request.objective)
@@ -112,39 +123,17 @@ def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> Promot
     if selection.decision is not Decision.PROMOTE or selection.winner is None:
         winner = selection.winner.run.id if selection.winner else None
         return PromoteResult(_NOT_PROMOTED[selection.decision], selection.summary, winner)
-    run = selection.winner.run
-    config = settings.config
     git = Git(settings.project)
     top = git.toplevel().resolve()
-    subdir = settings.project.relative_to(top)
-    branch = branch_name(settings, selection)
-    if not git.check_branch_name(branch):
-        raise UsageError(f"pr.branch: {branch!r} is not a valid branch name")
-    remote = git.default_remote()
-    if remote is None and not request.dry_run:
-        raise PromoterError("the repository has no git remote to push the branch to")
-    base_ref = _fetch_base(git, remote, config.pr.base)
-    remote_sha = git.remote_branch_sha(remote, branch) if remote else None
-    existing = None if request.dry_run else forge.find_open(branch)
-    if existing is not None and remote_sha and marked_run(existing.body) == run.id:
-        return PromoteResult(
-            Outcome.UNCHANGED,
-            f"PR #{existing.number} already promotes run {run.short_id}",
-            run.id,
-            branch,
-            existing.number,
-            existing.url,
-        )
-    if remote_sha and remote is not None:
-        refusal = _foreign_commits(git, remote, branch, base_ref, remote_sha)
-        if refusal:
-            if existing is not None:
-                forge.comment(existing.number, refusal)
-            return PromoteResult(Outcome.REFUSED, refusal, run.id, branch)
+    target = _target(settings, selection, git, forge, request.dry_run)
+    settled = _already_settled(selection, target, git, forge)
+    if settled is not None:
+        return settled
 
     from promoter.building import build_branch
 
-    with _worktree(git, base_ref, run.short_id) as worktree:
+    subdir = settings.project.relative_to(top)
+    with _worktree(git, target.base_ref, selection.winner.run.short_id) as worktree:
         built = build_branch(
             settings=settings,
             selection=selection,
@@ -155,43 +144,108 @@ def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> Promot
             main_root=top,
             git=Git(worktree),
             trigger=request.trigger,
-            pr=PrInfo(branch=branch, base=config.pr.base, title=title_of(settings, selection)),
+            pr=PrInfo(
+                branch=target.branch,
+                base=settings.config.pr.base,
+                title=title_of(settings, selection),
+            ),
             dry_run=request.dry_run,
         )
-        record = built.record
-        body_for = _body_renderer(settings, record, forge, branch, built.commit)
+        body_for = _body_renderer(settings, built.record, forge, target.branch, built.commit)
         if request.dry_run:
-            return _result(Outcome.DRY_RUN, selection, branch, record, body_for(), None)
-        assert remote is not None
-        git_wt = Git(worktree)
-        git_wt.push(remote, branch, expected_sha=remote_sha, force=remote_sha is not None)
-        log.info("pushed %s to %s/%s", built.commit[:12], remote, branch)
-        body = body_for()
-        draft = PullRequestDraft(
-            title=record.pr.title,
-            body=body,
-            branch=branch,
-            base=config.pr.base,
-            labels=config.pr.labels,
-            reviewers=config.pr.reviewers,
-            assignees=config.pr.assignees,
-            draft=config.pr.draft,
-            images={(subdir / p.path).as_posix(): worktree / subdir / p.path for p in record.plots},
+            return _result(Outcome.DRY_RUN, selection, target.branch, built.record, body_for())
+        assert target.remote is not None
+        Git(worktree).push(
+            target.remote,
+            target.branch,
+            expected_sha=target.remote_sha,
+            force=target.remote_sha is not None,
         )
-        if existing is None:
-            pull = forge.create(draft)
-            outcome = Outcome.PROMOTED
-        else:
-            pull = forge.update(existing.number, draft)
-            outcome = Outcome.UPDATED
-            old = marked_run(existing.body)
-            if old and old != run.id:
-                forge.comment(
-                    pull.number,
-                    f"Run {old[:8]} is superseded by run {run.short_id}: {selection.summary}",
-                )
-        log.info("%s PR #%d: %s", outcome.value, pull.number, pull.url)
-        return _result(outcome, selection, branch, record, body, pull.number, pull.url)
+        log.info("pushed %s to %s/%s", built.commit[:12], target.remote, target.branch)
+        images = {
+            (subdir / p.path).as_posix(): worktree / subdir / p.path for p in built.record.plots
+        }
+        return _open_or_update(settings, selection, target, forge, built.record, body_for(), images)
+
+
+def _target(
+    settings: Settings, selection: Selection, git: Git, forge: Forge, dry_run: bool
+) -> _Target:
+    branch = branch_name(settings, selection)
+    if not git.check_branch_name(branch):
+        raise UsageError(f"pr.branch: {branch!r} is not a valid branch name")
+    remote = git.default_remote()
+    if remote is None and not dry_run:
+        raise PromoterError("the repository has no git remote to push the branch to")
+    base_ref = _fetch_base(git, remote, settings.config.pr.base)
+    remote_sha = git.remote_branch_sha(remote, branch) if remote else None
+    existing = None if dry_run else forge.find_open(branch)
+    return _Target(branch, remote, base_ref, remote_sha, existing)
+
+
+def _already_settled(
+    selection: Selection, target: _Target, git: Git, forge: Forge
+) -> PromoteResult | None:
+    """``unchanged`` when the open PR already promotes the run; ``refused`` when the branch
+    holds commits promoter did not make."""
+    assert selection.winner is not None
+    run = selection.winner.run
+    existing = target.existing
+    if existing is not None and target.remote_sha and marked_run(existing.body) == run.id:
+        return PromoteResult(
+            Outcome.UNCHANGED,
+            f"PR #{existing.number} already promotes run {run.short_id}",
+            run.id,
+            target.branch,
+            existing.number,
+            existing.url,
+        )
+    if target.remote_sha and target.remote is not None:
+        refusal = _foreign_commits(
+            git, target.remote, target.branch, target.base_ref, target.remote_sha
+        )
+        if refusal:
+            if existing is not None:
+                forge.comment(existing.number, refusal)
+            return PromoteResult(Outcome.REFUSED, refusal, run.id, target.branch)
+    return None
+
+
+def _open_or_update(
+    settings: Settings,
+    selection: Selection,
+    target: _Target,
+    forge: Forge,
+    record: PromotionRecord,
+    body: str,
+    images: Mapping[str, Path],
+) -> PromoteResult:
+    pr = settings.config.pr
+    draft = PullRequestDraft(
+        title=record.pr.title,
+        body=body,
+        branch=target.branch,
+        base=pr.base,
+        labels=pr.labels,
+        reviewers=pr.reviewers,
+        assignees=pr.assignees,
+        draft=pr.draft,
+        images=images,
+    )
+    if target.existing is None:
+        pull = forge.create(draft)
+        outcome = Outcome.PROMOTED
+    else:
+        pull = forge.update(target.existing.number, draft)
+        outcome = Outcome.UPDATED
+        old = marked_run(target.existing.body)
+        if old and old != record.run.id:
+            forge.comment(
+                pull.number,
+                f"Run {old[:8]} is superseded by run {record.run.short_id}: {selection.summary}",
+            )
+    log.info("%s PR #%d: %s", outcome.value, pull.number, pull.url)
+    return _result(outcome, selection, target.branch, record, body, pull.number, pull.url)
 
 
 def _worktree(git: Git, base_ref: str, name: str) -> AbstractContextManager[Path]:
@@ -239,7 +293,7 @@ def _result(
     branch: str,
     record: PromotionRecord,
     body: str,
-    number: int | None,
+    number: int | None = None,
     url: str | None = None,
 ) -> PromoteResult:
     from promoter.recordbuild import record_dir
