@@ -278,20 +278,23 @@ def _write_yaml(path: Path, data: object) -> None:
     )
 
 
+def user_template(settings: Settings) -> str | None:
+    """The text of ``pr.template`` (a file inside the project), or ``None`` for the default."""
+    name = settings.config.pr.template
+    if not name:
+        return None
+    path = settings.project / name
+    if not inside(settings.project, path) or not path.is_file():
+        raise UsageError(f"pr.template: {name} is not a file in the project")
+    return path.read_text(encoding="utf-8")
+
+
 def render_record_body(
     settings: Settings, record: PromotionRecord, forge: Forge, branch: str, commit: str
 ) -> str:
     """The PR body for a record, images linked the way ``forge`` shows them."""
     from promoter.render.markdown import render_body
 
-    template_text = None
-    if settings.config.pr.template:
-        path = settings.project / settings.config.pr.template
-        if not inside(settings.project, path) or not path.is_file():
-            raise UsageError(
-                f"pr.template: {settings.config.pr.template} is not a file in the project"
-            )
-        template_text = path.read_text(encoding="utf-8")
     prefix = _repo_prefix(settings)
     record_path = f"{prefix}{record_dir(record.run.id)}/record.yaml"
     return render_body(
@@ -299,7 +302,7 @@ def render_record_body(
         image_url=lambda p: forge.image_url(commit, prefix + p, branch),
         record_url=forge.image_url(commit, record_path, branch),
         marker=marker(record.run.op, record.run.id),
-        template_text=template_text,
+        template_text=user_template(settings),
         template_name=settings.config.pr.template,
     )
 

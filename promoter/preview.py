@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from promoter.api import Settings, open_store, select_best
+from promoter.building import user_template
 from promoter.errors import UsageError
 from promoter.forges.base import marker
 from promoter.merge.plan import Copy, plan_merge
@@ -45,7 +46,12 @@ def render_run(settings: Settings, run_id: str, html: bool = False) -> str:
     )
     record = build_record(selection, facts, verdict)
     body = render_body(
-        record, image_url=lambda p: p, record_url=None, marker=marker(run.op, run.id)
+        record,
+        image_url=lambda p: p,
+        record_url=None,
+        marker=marker(run.op, run.id),
+        template_text=user_template(settings),
+        template_name=settings.config.pr.template,
     )
     if not html:
         return body

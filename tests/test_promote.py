@@ -284,3 +284,25 @@ def test_a_project_in_a_subdirectory_with_its_own_dvc(guild_world, tmp_path, cap
     capsys.readouterr()
     assert main(["verify", *args, "FETCH_HEAD"]) == 0
     assert "present in DVC remote" in capsys.readouterr().out
+
+
+def test_render_uses_the_projects_own_template_and_refuses_one_outside(
+    guild_world, promo, tmp_path, capsys
+):
+    (promo.work / "body.j2").write_text(
+        "Our form: {{ run.id }} {{ run.label }}\n"
+        "{% for c in criteria %}{{ c.criterion }}{% endfor %}"
+    )
+    config = CONFIG + "pr: {template: body.j2}\n"
+    (promo.work / ".promoter.yml").write_text(config)
+    capsys.readouterr()
+    assert promo.promoter("render", guild_world["tagged"]) == 0
+    body = capsys.readouterr().out
+    assert body.startswith(f"Our form: {guild_world['tagged']} candidate")
+    assert "latency\\_ms &lt;\\= 50" in body
+    assert f"<!-- promoter:op=train run={guild_world['tagged']} -->" in body
+
+    (promo.work / ".promoter.yml").write_text(CONFIG + "pr: {template: ../outside.j2}\n")
+    (tmp_path / "outside.j2").write_text("{{ run.id }}")
+    assert promo.promoter("render", guild_world["tagged"]) == 2
+    assert "pr.template: ../outside.j2 is not a file in the project" in capsys.readouterr().err
