@@ -227,6 +227,20 @@ def test_verify_names_what_the_remote_lacks(guild_world, promo, capsys):
     captured = capsys.readouterr()
     assert "models/model.pkl: not in DVC remote" in captured.out + captured.err
 
+    git(promo.work, "checkout", "-q", "FETCH_HEAD")
+    pointer = promo.work / "models" / "model.pkl.dvc"
+    pointer.write_text(pointer.read_text().replace(md5, "0" * 32))
+    commit_all(promo.work, "someone edits the pointer")
+    capsys.readouterr()
+    assert promo.promoter("verify", "--json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    assert report["problems"] == [
+        f"models/model.pkl: record md5 {md5} but models/model.pkl.dvc says {'0' * 32}"
+    ]
+    assert promo.promoter("verify", "main") == 2
+    assert "main has no promotion" in capsys.readouterr().err
+
 
 def test_a_better_run_updates_the_open_pr_in_place_and_says_so(guild_world, promo, capsys):
     code, first = promo.promote_json(capsys, "--run", guild_world["tagged"])
