@@ -74,6 +74,8 @@ def build_branch(
     outcome = merge_run(project_dir, run, run_dir, files, config.merge)
     written = outcome.written
     dvc_paths = _dvc_outputs(config.merge.artifacts, written)
+    if dvc_paths:
+        _warm_up_plotting()
     dvc_rows = _store_models(settings, worktree, project_dir, main_root, git, dvc_paths, dry_run)
     out_dir = project_dir / record_dir(run.id)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -108,6 +110,17 @@ def build_branch(
     commit = git.commit(message, trailers)
     log.info("committed %s on top of %s", commit[:12], pr.base)
     return BuiltBranch(commit, record)
+
+
+def _warm_up_plotting() -> None:
+    """Import matplotlib (~0.3 s) in a thread while dvc runs in its own processes."""
+    import threading
+
+    def load() -> None:
+        import matplotlib.backends.backend_agg
+        import matplotlib.figure  # noqa: F401
+
+    threading.Thread(target=load, name="promoter-warm-up", daemon=True).start()
 
 
 def _dvc_outputs(artifacts: Sequence[ArtifactConfig], written: Sequence[Written]) -> list[str]:
@@ -236,11 +249,12 @@ def _plots(
         PlotRow(title=title, path=_project_rel(project_dir, path), source="curve")
         for title, path in draw_curves(series, out_dir, recorded, theirs)
     ]
+    run_root = run_dir.resolve()
     for f in files.generated:
         if not any(fnmatch.fnmatchcase(f.run_path, p) for p in patterns):
             continue
         source = run_dir / f.run_path
-        if source.is_symlink() or not inside(run_dir, source) or not source.is_file():
+        if source.is_symlink() or not inside(run_root, source) or not source.is_file():
             log.warning("warning: plot %s skipped (a symlink or outside the run)", f.run_path)
             continue
         target = out_dir / ("run-" + _UNSAFE_NAME.sub("-", f.run_path))
@@ -284,7 +298,7 @@ def user_template(settings: Settings) -> str | None:
     if not name:
         return None
     path = settings.project / name
-    if not inside(settings.project, path) or not path.is_file():
+    if not inside(settings.project.resolve(), path) or not path.is_file():
         raise UsageError(f"pr.template: {name} is not a file in the project")
     return path.read_text(encoding="utf-8")
 

@@ -25,7 +25,7 @@ def test_relative_paths_become_absolute_and_the_cache_is_shared(tmp_path):
     assert out.get("'remote \"storage\"'", "url") == str((tmp_path / "dvc-remote").resolve())
     assert not out.has_section("'remote \"s3\"'")
     assert out.get("cache", "dir") == str((dvc_dir / "cache").resolve())
-    assert out.get("cache", "type") == '"reflink,hardlink,copy"'
+    assert out.get("cache", "type") == '"hardlink,reflink,copy"'
 
 
 def test_local_config_is_kept_and_a_chosen_cache_type_is_respected(tmp_path):

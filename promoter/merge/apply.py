@@ -37,9 +37,10 @@ class Written:
 
 
 def inside(root: Path, path: Path) -> bool:
-    """True when ``path`` (symlinks resolved) is ``root`` or below it."""
+    """True when ``path`` (symlinks resolved) is ``root`` or below it; ``root`` must already
+    be resolved (callers resolve it once, not once per file)."""
     try:
-        path.resolve().relative_to(root.resolve())
+        path.resolve().relative_to(root)
     except ValueError:
         return False
     return True
@@ -107,13 +108,14 @@ def _digest(path: Path, algorithm: str) -> str:
 def check_sources(run_dir: Path, plan: MergePlan) -> list[Refusal]:
     """Run files that are symlinks, not regular files, or resolve outside the run directory."""
     refusals: list[Refusal] = []
+    root = run_dir.resolve()
     for copy in plan.copies:
         if copy.run_path is None:
             continue
         source = run_dir / copy.run_path
         if _has_symlink(run_dir, copy.run_path):
             refusals.append(Refusal(copy.run_path, "the run file is a symlink (not copied)"))
-        elif not inside(run_dir, source):
+        elif not inside(root, source):
             refusals.append(Refusal(copy.run_path, "the run file resolves outside the run"))
         elif not source.is_file():
             refusals.append(Refusal(copy.run_path, "the run file is missing or not a file"))
@@ -131,10 +133,11 @@ def _has_symlink(root: Path, relpath: str) -> bool:
 
 def check_destinations(project: Path, plan: MergePlan) -> list[Refusal]:
     """Targets whose directories lead outside the project through a symlink."""
+    root = project.resolve()
     return [
         Refusal(c.project_path, "the target resolves outside the project")
         for c in plan.copies
-        if not inside(project, project / c.project_path)
+        if not inside(root, project / c.project_path)
     ]
 
 
@@ -144,13 +147,14 @@ def apply_plan(project: Path, run_dir: Path, plan: MergePlan) -> list[Written]:
     refusals = [*plan.refusals, *check_sources(run_dir, plan), *check_destinations(project, plan)]
     if refusals:
         raise MergeRefused(refusals)
-    return [_write(project, run_dir, copy) for copy in plan.copies]
+    root = project.resolve()
+    return [_write(project, root, run_dir, copy) for copy in plan.copies]
 
 
-def _write(project: Path, run_dir: Path, copy: Copy) -> Written:
+def _write(project: Path, root: Path, run_dir: Path, copy: Copy) -> Written:
     target = project / copy.project_path
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not inside(project, target.parent):
+    if not inside(root, target.parent):
         raise MergeRefused([Refusal(copy.project_path, "the target resolves outside the project")])
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
