@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -28,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.docs_section import machine, update_section  # noqa: E402
 from tests.guildrun import guild_env, guild_exe, guild_run, make_project  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work"
@@ -149,22 +149,6 @@ def promoter_answer(output: str) -> str:
     return str(json.loads(output)["winner"])
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {mem_gb:.0f} GiB; Linux {platform.release()}; "
-        f"Python {platform.python_version()}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 10000])
@@ -202,7 +186,7 @@ def main() -> None:
     report = render(rows, args.repeat)
     print(report)
     if not args.no_write:
-        update_doc(report)
+        update_section("bench_select", report)
 
 
 def render(rows: list[Row], repeat: int) -> str:
@@ -240,16 +224,6 @@ def render(rows: list[Row], repeat: int) -> str:
         END,
     ]
     return "\n".join(lines)
-
-
-def update_doc(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    DOC.write_text(text)
 
 
 if __name__ == "__main__":
