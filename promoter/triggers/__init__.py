@@ -1,0 +1,1 @@
+"""What starts a promotion: the CI event, read once into typed data, and the slash commands."""
