@@ -24,7 +24,6 @@ from tests import fakegithub
 from tests.fakegithub import ACTIONS_TOKEN, FakeGitHub, Repo, api
 from tests.repos import commit_all, git, make_repo_with_bare_remote
 
-
 OPENAPI = (
     Path(__file__).resolve().parents[2]
     / "shared/fixtures/github/openapi/api.github.com.subset.json"
