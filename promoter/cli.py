@@ -251,6 +251,16 @@ def verify(settings: api.Settings, ref: str, as_json: bool) -> None:
         raise VerifyFailed(report.problems)
 
 
+@cli.command()
+def event() -> None:
+    """The CI entrypoint: read the GitHub Actions environment and handle its event."""
+    import os
+
+    from promoter.action import run_action
+
+    run_action(os.environ)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map errors to exit codes (1 job failure, 2 usage or config, 3 bug)."""
     try:

@@ -1,0 +1,206 @@
+"""GitHub (and GitHub Enterprise) through PyGithub: promotion PRs, comments, reactions.
+
+PyGithub is imported when a forge is made, not when promoter starts: ``promoter select`` and
+friends never pay for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+from promoter.errors import PromoterError
+from promoter.forges.base import PullRequest, PullRequestDraft, marked_run
+
+if TYPE_CHECKING:
+    from github.PullRequest import PullRequest as GhPull
+    from github.Repository import Repository
+
+log = logging.getLogger("promoter")
+
+ACTIONS_CANNOT_CREATE_PRS = (
+    "GitHub refused to open the pull request: 'Allow GitHub Actions to create and approve pull "
+    "requests' is off for this repository or organization (Settings > Actions > General), or "
+    "use a GitHub App or personal access token as the action's `token` input"
+)
+BAD_CREDENTIALS = (
+    "GitHub rejected the token (401 Bad credentials): check the action's `token` input "
+    "(default: github.token) and that it is not expired"
+)
+PERMISSION_LEVELS = ("none", "read", "triage", "write", "maintain", "admin")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubSettings:
+    """Where the repository is and how to reach it."""
+
+    repository: str
+    token: str
+    api_url: str = "https://api.github.com"
+    server_url: str = "https://github.com"
+    seconds_between_requests: float = 0.25
+    seconds_between_writes: float = 1.0
+    retries: int = 6
+
+
+class GitHubForge:
+    """Promotion PRs on one GitHub repository."""
+
+    name = "github"
+
+    def __init__(self, settings: GitHubSettings) -> None:
+        from github import Auth, Github, GithubRetry
+
+        self.settings = settings
+        self._github = Github(
+            base_url=settings.api_url.rstrip("/"),
+            auth=Auth.Token(settings.token),
+            retry=GithubRetry(total=settings.retries, backoff_factor=0.5),
+            seconds_between_requests=settings.seconds_between_requests,
+            seconds_between_writes=settings.seconds_between_writes,
+        )
+        self._repo: Repository | None = None
+
+    @property
+    def repo(self) -> Repository:
+        """The repository (fetched once)."""
+        if self._repo is None:
+            self._repo = self._call(lambda: self._github.get_repo(self.settings.repository))
+        return self._repo
+
+    def find_open(self, branch: str) -> PullRequest | None:
+        """The open PR from ``branch`` in this repository whose body carries our marker."""
+        owner = self.settings.repository.split("/", 1)[0]
+
+        def first() -> PullRequest | None:
+            for pull in self.repo.get_pulls(state="open", head=f"{owner}:{branch}"):
+                if pull.head.ref == branch and marked_run(pull.body or ""):
+                    return _pull(pull)
+            return None
+
+        return self._call(first)
+
+    def create(self, draft: PullRequestDraft) -> PullRequest:
+        """Open the PR, then set labels, assignees and reviewers."""
+        pull = self._call(
+            lambda: self.repo.create_pull(
+                base=draft.base,
+                head=draft.branch,
+                title=draft.title,
+                body=draft.body,
+                draft=draft.draft,
+            )
+        )
+        self._decorate(pull, draft)
+        log.info("opened pull request #%d", pull.number)
+        return _pull(pull)
+
+    def update(self, number: int, draft: PullRequestDraft) -> PullRequest:
+        """Replace title and body of an open PR, and its labels and people."""
+        pull = self._call(lambda: self.repo.get_pull(number))
+        self._call(lambda: pull.edit(title=draft.title, body=draft.body))
+        self._decorate(pull, draft)
+        return _pull(self._call(lambda: self.repo.get_pull(number)))
+
+    def comment(self, number: int, body: str) -> None:
+        """A comment on a PR or issue."""
+        self._call(lambda: self.repo.get_issue(number).create_comment(body))
+
+    def react(self, comment_id: int, content: str) -> None:
+        """A reaction (``eyes``, ``rocket``, ``confused``...) on an issue comment."""
+
+        # One request, no repository fetch first: this is the bot's first sign of life.
+        url = f"/repos/{self.settings.repository}/issues/comments/{comment_id}/reactions"
+        self._call(
+            lambda: self._github.requester.requestJsonAndCheck(
+                "POST", url, input={"content": content}
+            )
+        )
+
+    def permission(self, login: str) -> str:
+        """The user's role on the repository: none, read, triage, write, maintain or admin
+        (a custom role falls back to the base permission GitHub reports for it)."""
+        from github import GithubException
+
+        try:
+            role = self._call(lambda: self.repo.get_collaborator_role_name(login))
+        except PromoterError as e:
+            if isinstance(e.__cause__, GithubException) and e.__cause__.status == 404:
+                return "none"
+            raise
+        if role in PERMISSION_LEVELS:
+            return role
+        return self._call(lambda: self.repo.get_collaborator_permission(login))
+
+    def image_url(self, commit: str, path: str, branch: str) -> str:
+        """A blob link at the commit SHA with ``?raw=true``: GitHub redirects it to a
+        short-lived raw URL for signed-in readers, so images show in private repositories."""
+        return f"{self.blob_url(commit, path)}?raw=true"
+
+    def blob_url(self, commit: str, path: str) -> str:
+        """The web page of a file at a commit."""
+        server = self.settings.server_url.rstrip("/")
+        return f"{server}/{self.settings.repository}/blob/{commit}/{quote(path)}"
+
+    def _decorate(self, pull: GhPull, draft: PullRequestDraft) -> None:
+        if draft.labels:
+            self._call(lambda: pull.set_labels(*draft.labels))
+        if draft.assignees:
+            self._call(lambda: pull.add_to_assignees(*draft.assignees))
+        users, teams = _split_reviewers(draft.reviewers)
+        if users or teams:
+            self._call(lambda: pull.create_review_request(reviewers=users, team_reviewers=teams))
+
+    def _call(self, action: Callable[[], T]) -> T:
+        with _github_errors():
+            return action()
+
+
+def _split_reviewers(reviewers: Sequence[str]) -> tuple[list[str], list[str]]:
+    users = [r.lstrip("@") for r in reviewers if "/" not in r]
+    teams = [r.split("/", 1)[1] for r in reviewers if "/" in r]
+    return users, teams
+
+
+def _pull(pull: GhPull) -> PullRequest:
+    return PullRequest(pull.number, pull.html_url, pull.head.ref, pull.title, pull.body or "")
+
+
+@contextmanager
+def _github_errors() -> Iterator[None]:
+    from github import BadCredentialsException, GithubException
+    from requests.exceptions import RequestException
+
+    try:
+        yield
+    except BadCredentialsException as e:
+        raise PromoterError(BAD_CREDENTIALS) from e
+    except RequestException as e:
+        # Retries exhausted (GithubRetry raises RetryError) or the server is unreachable.
+        raise PromoterError(f"GitHub API unreachable or failing: {e}") from e
+    except GithubException as e:
+        message = _message(e)
+        if "not permitted to create or approve pull requests" in message:
+            raise PromoterError(ACTIONS_CANNOT_CREATE_PRS) from e
+        raise PromoterError(f"GitHub API error {e.status}: {message}") from e
+
+
+def _message(e: Any) -> str:
+    data = getattr(e, "data", None)
+    if isinstance(data, dict):
+        text = str(data.get("message") or "")
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors:
+            details = "; ".join(
+                str(err.get("message") or err) if isinstance(err, dict) else str(err)
+                for err in errors
+            )
+            text = f"{text} ({details})"
+        return text or str(e)
+    return str(e)

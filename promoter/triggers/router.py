@@ -1,0 +1,33 @@
+"""One router: each trigger module registers the events it handles; the entrypoint dispatches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from promoter.triggers.context import Outcome, TriggerContext
+
+Handler = Callable[[TriggerContext], Outcome]
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*events: str) -> Callable[[Handler], Handler]:
+    """Register a handler for the named events."""
+
+    def register(handler: Handler) -> Handler:
+        for name in events:
+            _HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+def dispatch(context: TriggerContext) -> Outcome:
+    """Run the handler registered for the context's event."""
+    from promoter.triggers import comment, dispatch_event, schedule  # noqa: F401 (registers)
+
+    handler = _HANDLERS.get(context.event.name)
+    if handler is None:
+        known = ", ".join(sorted(_HANDLERS))
+        return Outcome("ignored", f"event {context.event.raw_name!r} is not handled (only {known})")
+    return handler(context)

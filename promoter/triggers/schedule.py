@@ -1,0 +1,19 @@
+"""``schedule`` (nightly): promote only a run that beats the champion; one PR per op."""
+
+from __future__ import annotations
+
+from promoter.promote import PromoteRequest, promote
+from promoter.triggers.context import Outcome, TriggerContext, trigger_info
+from promoter.triggers.router import handles
+
+
+@handles("schedule")
+def on_schedule(context: TriggerContext) -> Outcome:
+    """Selection decides; an unchanged or not-better result changes nothing."""
+    request = PromoteRequest(
+        context.inputs.run,
+        context.inputs.objective,
+        context.inputs.dry_run,
+        trigger_info(context.event),
+    )
+    return Outcome.of(promote(context.settings, request, context.forge))

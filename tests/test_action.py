@@ -1,0 +1,262 @@
+"""The action driven the way the runner drives it: env vars, an event file, GITHUB_OUTPUT and
+GITHUB_STEP_SUMMARY, against the fake GitHub (PyGithub unchanged), real git and real DVC."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from promoter.cli import main
+from tests.guildrun import PROJECT_TEMPLATE
+from tests.repos import commit_all, dvc_exe, git, make_dvc_remote, make_repo_with_bare_remote
+
+pytestmark = pytest.mark.slow
+
+REPO = "acme/churn-model"
+CONFIG = """\
+source: {operation: train}
+select:
+  objective: max val_acc
+  where: ["latency_ms <= 50"]
+merge:
+  flags_file: params.yml
+  artifacts: [{from: model.pkl, to: models/model.pkl, dvc: true}]
+pr:
+  labels: [model-promotion]
+  reviewers: [reviewer-1]
+"""
+
+
+class Runner:
+    """One repository, its fake GitHub, and a way to fire events at the action."""
+
+    def __init__(self, tmp_path: Path, home: Path, server, monkeypatch) -> None:
+        self.tmp = tmp_path
+        self.work, self.bare = make_repo_with_bare_remote(tmp_path)
+        for name in ("guild.yml", "train.py", "prepare.py"):
+            shutil.copy(PROJECT_TEMPLATE / name, self.work / name)
+        (self.work / ".promoter.yml").write_text(CONFIG)
+        make_dvc_remote(self.work, tmp_path / "dvc-remote")
+        commit_all(self.work, "project")
+        git(self.work, "push", "-q", "origin", "main")
+        self.home = home
+        self.server = server
+        self.monkeypatch = monkeypatch
+        state = server.state
+        self.repo = state.add_repo(REPO, bare=self.bare)
+        for login, role in (("octocat", "admin"), ("reader", "read"), ("reviewer-1", "write")):
+            state.set_permission(REPO, login, role)
+        self.count = 0
+
+    def fire(self, event: str, payload: dict, **inputs: str) -> tuple[int, dict[str, str], str]:
+        """Run `promoter event` like the runner; returns exit code, outputs, step summary."""
+        self.count += 1
+        event_file = self.tmp / f"event-{self.count}.json"
+        event_file.write_text(json.dumps(payload))
+        output, summary = self.tmp / f"out-{self.count}", self.tmp / f"summary-{self.count}"
+        env = {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": event,
+            "GITHUB_EVENT_PATH": str(event_file),
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_SERVER_URL": "https://github.example",
+            "GITHUB_API_URL": self.server.url,
+            "GITHUB_WORKSPACE": str(self.work),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_RUN_ID": "4242",
+            "GITHUB_REF": "refs/heads/main",
+            "GITHUB_ACTOR": "octocat",
+            "INPUT_TOKEN": "t",
+            "INPUT_GUILD-HOME": str(self.home),
+            "INPUT_DRY-RUN": "false",
+            "INPUT_FORGE": "github",
+            "INPUT_RUN": "",
+            "INPUT_OBJECTIVE": "",
+            "INPUT_CONFIG": "",
+            "PROMOTER_GITHUB_PACING": "0",
+        }
+        env |= {f"INPUT_{k.upper().replace('_', '-')}": v for k, v in inputs.items()}
+        for key, value in env.items():
+            self.monkeypatch.setenv(key, value)
+        code = main(["event"])
+        outputs = _read_outputs(output) if output.exists() else {}
+        return code, outputs, summary.read_text() if summary.exists() else ""
+
+    def comment(self, body: str, author: str = "octocat", **extra) -> dict:
+        issue = self.server.state.add_issue(REPO, "Model quality")
+        payload = {
+            "action": "created",
+            "issue": {"number": issue.number, "title": "Model quality"},
+            "comment": {
+                "id": 900 + self.count,
+                "body": body,
+                "user": {"login": author, "type": "User"},
+                "author_association": "OWNER",
+            },
+            "repository": {"full_name": REPO},
+        }
+        self.server.state.repo(REPO).comments[900 + self.count] = _comment_record(
+            self.server, 900 + self.count, issue.number, author, body
+        )
+        for key, value in extra.items():
+            payload[key] = value
+        return payload
+
+    def pulls(self) -> list:
+        return list(self.server.state.repo(REPO).pulls)
+
+    def branch(self, name: str = "promote/train") -> str:
+        return git(self.bare, "branch", "--list", name, "--format=%(objectname)").strip()
+
+
+def _comment_record(server, comment_id: int, number: int, author: str, body: str):
+    from tests.fakegithub import Comment
+
+    return Comment(comment_id, number, author, body)
+
+
+def _read_outputs(path: Path) -> dict[str, str]:
+    """A reader of the GITHUB_OUTPUT format (name=value and name<<DELIM heredocs)."""
+    lines = path.read_text().split("\n")
+    found: dict[str, str] = {}
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, i + 1)
+            found[name] = "\n".join(lines[i + 1 : end])
+            i = end + 1
+            continue
+        if "=" in line:
+            name, value = line.split("=", 1)
+            found[name] = value
+        i += 1
+    return found
+
+
+@pytest.fixture
+def runner(guild_world, fake_github, tmp_path, monkeypatch):
+    if dvc_exe() is None:
+        pytest.skip("dvc is not installed")
+    return Runner(tmp_path, guild_world.home, fake_github, monkeypatch)
+
+
+def _reactions(runner: Runner, comment_id: int) -> list[str]:
+    return [r.content for r in runner.server.state.repo(REPO).comments[comment_id].reactions]
+
+
+def test_nightly_opens_then_updates_in_place_then_changes_nothing(guild_world, runner):
+    code, out, summary = runner.fire("schedule", {"schedule": "17 3 * * *"}, run="")
+    assert code == 0
+    assert out["decision"] == "promoted"
+    assert out["run-id"] == guild_world["best"]
+    assert out["pr-number"] == "1"
+    assert json.loads(out["model-md5"])["models/model.pkl"]
+    pull = runner.pulls()[0]
+    assert pull.pull.head_ref == "promote/train"
+    assert pull.labels == ["model-promotion"]
+    assert pull.pull.requested_reviewers == ["reviewer-1"]
+    assert f"run={guild_world['best']} -->" in pull.body
+    assert "?raw=true" in pull.body
+    assert summary.startswith("## ")
+    assert not runner.server.unknown_requests
+
+    code, out, _ = runner.fire("schedule", {"schedule": "17 3 * * *"})
+    assert (code, out["decision"]) == (0, "unchanged")
+    assert len(runner.pulls()) == 1
+
+
+def test_a_better_run_replaces_the_older_one_with_a_comment(guild_world, runner):
+    code, out, _ = runner.fire("schedule", {"schedule": "17 3 * * *"}, run=guild_world["tagged"])
+    assert (code, out["decision"]) == (0, "promoted")
+    first_sha = runner.branch()
+    code, out, _ = runner.fire("schedule", {"schedule": "17 3 * * *"})
+    assert (code, out["decision"], out["pr-number"]) == (0, "updated", "1")
+    assert runner.branch() != first_sha
+    comments = runner.server.state.repo(REPO).comments_on(1)
+    assert any("is superseded by run" in c.body for c in comments)
+    assert len(runner.pulls()) == 1
+
+
+def test_dispatch_with_a_run_id(guild_world, runner):
+    payload = {"inputs": {"run": guild_world["dirty"][:8], "dry_run": "false", "objective": ""}}
+    code, out, _ = runner.fire("workflow_dispatch", payload)
+    assert (code, out["decision"], out["run-id"]) == (0, "promoted", guild_world["dirty"])
+    assert "uncommitted" in runner.pulls()[0].body or "dirty" in runner.pulls()[0].body
+
+
+def test_slash_promote_reacts_replies_and_opens_the_pr(guild_world, runner):
+    payload = runner.comment("/promote")
+    comment_id = payload["comment"]["id"]
+    code, out, _ = runner.fire("issue_comment", payload)
+    assert (code, out["decision"]) == (0, "promoted")
+    assert _reactions(runner, comment_id) == ["eyes", "rocket"]
+    reply = runner.server.state.repo(REPO).comments_on(payload["issue"]["number"])[-1]
+    assert reply.body.startswith("> `/promote`")
+    assert "pull request #2" in reply.body  # issue #1 holds the comment: numbers are shared
+    assert "actions/runs/4242" in reply.body
+    permission_calls = runner.server.calls("GET", r"/collaborators/octocat/permission$")
+    assert len(permission_calls) == 1
+
+
+def test_slash_help_compare_and_dry_run(guild_world, runner):
+    code, out, _ = runner.fire("issue_comment", runner.comment("/promote help"))
+    assert (code, out["decision"]) == (0, "help")
+    payload = runner.comment(f"/promote compare {guild_world['best'][:8]} {guild_world['low'][:8]}")
+    code, out, _ = runner.fire("issue_comment", payload)
+    assert (code, out["decision"]) == (0, "compared")
+    table = runner.server.state.repo(REPO).comments_on(payload["issue"]["number"])[-1].body
+    assert "| max val\\_acc | 0.93 | 0.8 |" in table
+
+    code, out, _ = runner.fire("issue_comment", runner.comment("/promote --dry-run"))
+    assert (code, out["decision"]) == (0, "dry-run")
+    assert runner.pulls() == []
+    assert runner.branch() == ""
+
+
+def test_a_read_only_user_is_refused_with_a_reply_and_no_branch(runner):
+    payload = runner.comment("/promote", author="reader")
+    code, out, _ = runner.fire("issue_comment", payload)
+    assert (code, out["decision"]) == (0, "refused")
+    reply = runner.server.state.repo(REPO).comments_on(payload["issue"]["number"])[-1]
+    assert "needs at least `write` permission" in reply.body
+    assert _reactions(runner, payload["comment"]["id"]) == ["eyes", "confused"]
+    assert runner.branch() == ""
+    assert runner.pulls() == []
+
+
+def test_bot_comments_and_edits_are_ignored_without_api_calls(runner):
+    bot = runner.comment("/promote")
+    bot["comment"]["user"] = {"login": "github-actions[bot]", "type": "Bot"}
+    edited = runner.comment("/promote")
+    edited["action"] = "edited"
+    runner.server.clear_requests()
+    for payload in (bot, edited):
+        code, out, _ = runner.fire("issue_comment", payload)
+        assert (code, out["decision"]) == (0, "ignored")
+    assert runner.server.requests == []
+
+
+def test_a_502_and_a_secondary_rate_limit_are_retried_to_one_pr(runner):
+    runner.server.fail_next("POST", r"/pulls$", status=502)
+    runner.server.rate_limit_next("PUT", r"/labels$", retry_after=1)
+    code, out, _ = runner.fire("schedule", {"schedule": "17 3 * * *"})
+    assert (code, out["decision"]) == (0, "promoted")
+    assert len(runner.pulls()) == 1
+    assert [r.status for r in runner.server.calls("POST", r"/pulls$")] == [502, 201]
+
+
+def test_bad_credentials_fail_clearly_and_push_no_branch(runner, capsys):
+    code, out, _ = runner.fire("schedule", {"schedule": "17 3 * * *"}, token="wrong")
+    assert code == 1
+    assert out["decision"] == "failed"
+    err = capsys.readouterr()
+    assert "401 Bad credentials" in err.err
+    assert "::error title=promoter::" in err.out
+    assert "::add-mask::wrong" in err.out
+    assert runner.branch() == ""
