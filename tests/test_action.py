@@ -260,3 +260,21 @@ def test_bad_credentials_fail_clearly_and_push_no_branch(runner, capsys):
     assert "::error title=promoter::" in err.out
     assert "::add-mask::wrong" in err.out
     assert runner.branch() == ""
+
+
+def test_the_slash_command_path_imports_neither_dvc_nor_matplotlib(runner, monkeypatch):
+    """The first reaction must come fast: heavy libraries stay out of this path."""
+    import subprocess
+    import sys
+
+    payload = runner.comment("/promote help")
+    event_file = runner.tmp / "help.json"
+    event_file.write_text(json.dumps(payload))
+    runner.fire("issue_comment", payload)  # sets the runner's environment
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_file))
+    probe = (
+        "import sys; from promoter.cli import main; code = main(['event']); "
+        "print(code, sorted(m for m in ('dvc', 'matplotlib') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stderr
