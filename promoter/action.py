@@ -74,16 +74,13 @@ def _handle(env: Mapping[str, str], inputs: ActionInputs) -> Outcome:
         Path(inputs.guild_home) if inputs.guild_home else None,
         env,
     )
-    pacing = float(env.get("PROMOTER_GITHUB_PACING", "1"))
     forge = GitHubForge(
         GitHubSettings(
             repository=event.repository,
             token=inputs.token,
             api_url=event.api_url,
             server_url=event.server_url,
-            seconds_between_requests=0.25 * pacing,
-            seconds_between_writes=1.0 * pacing,
-        )
+        ).paced(env)
     )
     return dispatch(TriggerContext(event, inputs, settings, forge))
 

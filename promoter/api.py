@@ -29,6 +29,7 @@ from promoter.selection import Filters, Policy, Selection, op_matches, select
 from promoter.stores.base import Progress, RunListing
 
 if TYPE_CHECKING:
+    from promoter.forges.github import GitHubForge
     from promoter.merge.run import MergeOutcome
     from promoter.record import TriggerInfo
     from promoter.stores.guild import GuildRunStore
@@ -251,4 +252,21 @@ def cli_trigger() -> TriggerInfo:
         actor = None
     return TriggerInfo(
         event="cli", actor=actor, time=datetime.now(UTC).isoformat(timespec="seconds")
+    )
+
+
+def github_forge_from_env(env: Mapping[str, str]) -> GitHubForge:
+    """``promote --forge github`` outside Actions: repository and token from the environment."""
+    from promoter.forges.github import GitHubForge, GitHubSettings
+
+    repository, token = env.get("GITHUB_REPOSITORY"), env.get("GITHUB_TOKEN")
+    if not repository or not token:
+        raise UsageError("--forge github needs GITHUB_REPOSITORY (owner/name) and GITHUB_TOKEN")
+    return GitHubForge(
+        GitHubSettings(
+            repository=repository,
+            token=token,
+            api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
+            server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
+        ).paced(env)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 import time
 import traceback
@@ -174,10 +175,11 @@ def merge(settings: api.Settings, run_id: str, preview: bool, replace_changed: b
 @click.option("--dry-run", is_flag=True, help="Do everything but store, push and open the PR.")
 @click.option(
     "--forge",
-    type=click.Choice(["local"]),
+    type=click.Choice(["local", "github"]),
     default="local",
     show_default=True,
-    help="Where the PR is opened (local: files under --forge-dir).",
+    help="Where the PR is opened (local: files under --forge-dir; github: GITHUB_REPOSITORY "
+    "with GITHUB_TOKEN, GITHUB_API_URL for Enterprise).",
 )
 @click.option(
     "--forge-dir",
@@ -201,16 +203,21 @@ def promote(
     from promoter.promote import promote as run_promote
     from promoter.report import promote_json
 
-    local = LocalForge(forge_dir or api.default_forge_dir(settings))
+    chosen = (
+        LocalForge(forge_dir or api.default_forge_dir(settings))
+        if forge == "local"
+        else api.github_forge_from_env(os.environ)
+    )
     trigger = api.cli_trigger()
-    result = run_promote(settings, PromoteRequest(run_id, objective, dry_run, trigger), local)
+    result = run_promote(settings, PromoteRequest(run_id, objective, dry_run, trigger), chosen)
     if as_json:
-        click.echo(promote_json(result, local_forge=True))
+        click.echo(promote_json(result, local_forge=forge == "local"))
         return
     click.echo(f"{result.decision.value.upper()}  {result.summary}")
     if result.pr_url:
         click.echo(f"pull request #{result.pr_number}: {result.pr_url}")
-        click.echo(f"  as a web page: {Path(result.pr_url).with_suffix('.html')}")
+        if forge == "local":
+            click.echo(f"  as a web page: {Path(result.pr_url).with_suffix('.html')}")
     if result.decision.value == "dry-run" and result.body:
         click.echo("\n" + result.body)
 
@@ -254,8 +261,6 @@ def verify(settings: api.Settings, ref: str, as_json: bool) -> None:
 @cli.command()
 def event() -> None:
     """The CI entrypoint: read the GitHub Actions environment and handle its event."""
-    import os
-
     from promoter.action import run_action
 
     run_action(os.environ)

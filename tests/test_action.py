@@ -278,3 +278,22 @@ def test_the_slash_command_path_imports_neither_dvc_nor_matplotlib(runner, monke
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "0 []", done.stderr
+
+
+def test_promote_from_the_command_line_with_the_github_forge(guild_world, runner, capsys):
+    for key, value in {
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_TOKEN": "t",
+        "GITHUB_API_URL": runner.server.url,
+        "PROMOTER_GITHUB_PACING": "0",
+    }.items():
+        runner.monkeypatch.setenv(key, value)
+    args = ["--project", str(runner.work), "--guild-home", str(runner.home)]
+    capsys.readouterr()
+    assert main(["promote", *args, "--forge", "github", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["decision"] == "promoted"
+    assert result["pr_url"].endswith(f"/{REPO}/pull/1")
+    runner.monkeypatch.delenv("GITHUB_TOKEN")
+    assert main(["promote", *args, "--forge", "github"]) == 2
+    assert "needs GITHUB_REPOSITORY (owner/name) and GITHUB_TOKEN" in capsys.readouterr().err

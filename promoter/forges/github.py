@@ -7,9 +7,9 @@ friends never pay for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
@@ -47,6 +47,16 @@ class GitHubSettings:
     seconds_between_requests: float = 0.25
     seconds_between_writes: float = 1.0
     retries: int = 6
+
+    def paced(self, env: Mapping[str, str]) -> GitHubSettings:
+        """Scale PyGithub's pauses between requests by ``PROMOTER_GITHUB_PACING`` (default 1;
+        0 for tests against a local fake)."""
+        factor = float(env.get("PROMOTER_GITHUB_PACING", "1"))
+        return replace(
+            self,
+            seconds_between_requests=self.seconds_between_requests * factor,
+            seconds_between_writes=self.seconds_between_writes * factor,
+        )
 
 
 class GitHubForge:
