@@ -51,7 +51,9 @@ class Runner:
             state.set_permission(REPO, login, role)
         self.count = 0
 
-    def fire(self, event: str, payload: dict, **inputs: str) -> tuple[int, dict[str, str], str]:
+    def fire(
+        self, event: str, payload: dict, api_url: str | None = None, **inputs: str
+    ) -> tuple[int, dict[str, str], str]:
         """Run `promoter event` like the runner; returns exit code, outputs, step summary."""
         self.count += 1
         event_file = self.tmp / f"event-{self.count}.json"
@@ -63,7 +65,7 @@ class Runner:
             "GITHUB_EVENT_PATH": str(event_file),
             "GITHUB_REPOSITORY": REPO,
             "GITHUB_SERVER_URL": "https://github.example",
-            "GITHUB_API_URL": self.server.url,
+            "GITHUB_API_URL": api_url or self.server.url,
             "GITHUB_WORKSPACE": str(self.work),
             "GITHUB_OUTPUT": str(output),
             "GITHUB_STEP_SUMMARY": str(summary),
@@ -297,3 +299,12 @@ def test_promote_from_the_command_line_with_the_github_forge(guild_world, runner
     runner.monkeypatch.delenv("GITHUB_TOKEN")
     assert main(["promote", *args, "--forge", "github"]) == 2
     assert "needs GITHUB_REPOSITORY (owner/name) and GITHUB_TOKEN" in capsys.readouterr().err
+
+
+def test_github_enterprise_through_github_api_url(runner):
+    payload = runner.comment("/promote help")
+    runner.server.clear_requests()
+    code, out, _ = runner.fire("issue_comment", payload, api_url=runner.server.enterprise_url)
+    assert (code, out["decision"]) == (0, "help")
+    assert runner.server.requests
+    assert all(r.path.startswith("/api/v3/") for r in runner.server.requests)
