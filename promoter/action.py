@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from promoter.errors import PromoterError, UsageError
+from promoter.render.escape import md_escape
 
 if TYPE_CHECKING:
     from promoter.action_io import ActionInputs
@@ -31,14 +33,18 @@ def run_action(env: Mapping[str, str], out: TextIO | None = None) -> int:
     if inputs.token:
         out.write(io.mask(inputs.token) + "\n")
     out.write(io.group("promoter: reading the event") + "\n")
+    # Run labels, flags and comments end up in log lines: none may act as a workflow command.
+    resume = secrets.token_hex(16)
+    out.write(io.stop_commands(resume) + "\n")
+    out.flush()
     try:
         outcome = _handle(env, inputs)
     except PromoterError as e:
-        out.write(io.endgroup() + "\n")
+        _resume(out, resume)
         out.write(io.error(str(e), title="promoter") + "\n")
         _write_outputs(env, {"decision": "failed"})
         raise
-    out.write(io.endgroup() + "\n")
+    _resume(out, resume)
     outputs = {
         "decision": outcome.decision,
         "run-id": outcome.run_id or "",
@@ -47,11 +53,19 @@ def run_action(env: Mapping[str, str], out: TextIO | None = None) -> int:
         "model-md5": json.dumps(outcome.model_md5, sort_keys=True),
     }
     _write_outputs(env, outputs)
-    summary = outcome.body or f"**promoter: {outcome.decision}**: {outcome.summary}\n"
+    summary = outcome.body or f"**promoter: {outcome.decision}**: {md_escape(outcome.summary)}\n"
     if env.get("GITHUB_STEP_SUMMARY"):
         io.append_file(env["GITHUB_STEP_SUMMARY"], io.summary_text(summary))
-    out.write(f"promoter: {outcome.decision}: {outcome.summary}\n")
+    out.write(f"promoter: {outcome.decision}: {io.escape_data(outcome.summary)}\n")
     return 0
+
+
+def _resume(out: TextIO, token: str) -> None:
+    from promoter import action_io as io
+
+    sys.stderr.flush()
+    out.write(io.resume_commands(token) + "\n")
+    out.write(io.endgroup() + "\n")
 
 
 def _handle(env: Mapping[str, str], inputs: ActionInputs) -> Outcome:

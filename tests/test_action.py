@@ -261,6 +261,9 @@ def test_bad_credentials_fail_clearly_and_push_no_branch(runner, capsys):
     assert "401 Bad credentials" in err.err
     assert "::error title=promoter::" in err.out
     assert "::add-mask::wrong" in err.out
+    stop = next(line for line in err.out.splitlines() if line.startswith("::stop-commands::"))
+    token = stop.removeprefix("::stop-commands::")
+    assert err.out.index(stop) < err.out.index(f"::{token}::") < err.out.index("::error")
     assert runner.branch() == ""
 
 
