@@ -311,3 +311,17 @@ def test_github_enterprise_through_github_api_url(runner):
     assert (code, out["decision"]) == (0, "help")
     assert runner.server.requests
     assert all(r.path.startswith("/api/v3/") for r in runner.server.requests)
+
+
+def test_slash_promote_a_given_run_and_reject_a_hostile_one(guild_world, runner):
+    payload = runner.comment(f"/promote {guild_world['tagged'][:8].upper()}")
+    code, out, _ = runner.fire("issue_comment", payload)
+    assert (code, out["decision"], out["run-id"]) == (0, "promoted", guild_world["tagged"])
+
+    hostile = runner.comment("/promote $(touch /tmp/pwned) main;ls")
+    code, out, _ = runner.fire("issue_comment", hostile)
+    assert (code, out["decision"]) == (0, "refused")
+    reply = runner.server.state.repo(REPO).comments_on(hostile["issue"]["number"])[-1].body
+    assert "`$(touch`" in reply
+    assert _reactions(runner, hostile["comment"]["id"]) == ["eyes", "confused"]
+    assert not Path("/tmp/pwned").exists()
