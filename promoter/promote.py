@@ -122,6 +122,8 @@ def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> Promot
     log.info("%s: %s", selection.decision.value, selection.summary)
     if selection.decision is not Decision.PROMOTE or selection.winner is None:
         winner = selection.winner.run.id if selection.winner else None
+        if selection.decision is Decision.NOT_BETTER and not request.dry_run:
+            _close_stale(settings, selection, forge)
         return PromoteResult(_NOT_PROMOTED[selection.decision], selection.summary, winner)
     git = Git(settings.project)
     top = git.toplevel().resolve()
@@ -166,6 +168,21 @@ def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> Promot
             (subdir / p.path).as_posix(): worktree / subdir / p.path for p in built.record.plots
         }
         return _open_or_update(settings, selection, target, forge, built.record, body_for(), images)
+
+
+def _close_stale(settings: Settings, selection: Selection, forge: Forge) -> None:
+    """Close the open promotion PR of this op: its run no longer beats the champion."""
+    pull = forge.find_open(branch_name(settings, selection))
+    run = marked_run(pull.body) if pull is not None else None
+    champion = selection.champion.champion.run_id if selection.champion else None
+    if pull is None or run is None or run == champion:
+        return
+    forge.comment(
+        pull.number,
+        f"Closing: run {run[:8]} is no longer the one to promote. {selection.summary}",
+    )
+    forge.close(pull.number)
+    log.info("closed PR #%d: its run no longer beats the champion", pull.number)
 
 
 def _target(

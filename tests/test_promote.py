@@ -320,3 +320,23 @@ def test_render_uses_the_projects_own_template_and_refuses_one_outside(
     (tmp_path / "outside.j2").write_text("{{ run.id }}")
     assert promo.promoter("render", guild_world["tagged"]) == 2
     assert "pr.template: ../outside.j2 is not a file in the project" in capsys.readouterr().err
+
+
+def test_an_open_pr_whose_run_no_longer_wins_is_closed_with_a_reason(guild_world, promo, capsys):
+    code, first = promo.promote_json(capsys, "--run", guild_world["tagged"])
+    assert (code, first["decision"]) == (0, "promoted")
+    champion = {
+        "run_id": guild_world["best"],
+        "op": "train",
+        "objective": {"name": "val_acc", "direction": "max", "value": 0.93},
+    }
+    (promo.work / ".promoter").mkdir()
+    (promo.work / ".promoter" / "champion.yaml").write_text(yaml.safe_dump(champion))
+    commit_all(promo.work, "champion merged elsewhere")
+    git(promo.work, "push", "-q", "origin", "main")
+
+    code, result = promo.promote_json(capsys)
+    assert (code, result["decision"]) == (0, "not-better")
+    pr = json.loads((promo.forge / "pull-1.json").read_text())
+    assert pr["state"] == "closed"
+    assert f"run {guild_world['tagged'][:8]} is no longer" in pr["comments"][-1]["body"]

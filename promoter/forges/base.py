@@ -70,6 +70,10 @@ class Forge(Protocol):
         """Add a comment to a PR."""
         ...
 
+    def close(self, number: int) -> None:
+        """Close a PR without merging it."""
+        ...
+
     def image_url(self, commit: str, path: str, branch: str) -> str:
         """How the PR body links an image committed at ``path``."""
         ...

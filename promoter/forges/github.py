@@ -122,6 +122,10 @@ class GitHubForge:
         """A comment on a PR or issue."""
         self._call(lambda: self.repo.get_issue(number).create_comment(body))
 
+    def close(self, number: int) -> None:
+        """Close a PR without merging it."""
+        self._call(lambda: self.repo.get_pull(number).edit(state="closed"))
+
     def react(self, comment_id: int, content: str) -> None:
         """A reaction (``eyes``, ``rocket``, ``confused``...) on an issue comment."""
 

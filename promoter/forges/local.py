@@ -51,6 +51,12 @@ class LocalForge:
         data["comments"].append({"body": body, "created": _now()})
         self._write_json(number, data)
 
+    def close(self, number: int) -> None:
+        """Mark a PR closed."""
+        data = self._load(number)
+        data.update(state="closed", updated=_now())
+        self._write_json(number, data)
+
     def image_url(self, commit: str, path: str, branch: str) -> str:
         """Images are copied beside the PR files; the body links them relatively."""
         return f"files/{_SAFE.sub('-', branch)}/{path}"
