@@ -1,0 +1,516 @@
+"""The action's image end to end under `act`, against the fake GitHub on this host.
+
+Makes a demo repository (bare git remote, local DVC remote, the test Guild project and three
+real Guild runs), puts the checkout's action.yml and Dockerfile at its root with a workflow
+that says `uses: ./`, starts ``tests.fakegithub.FakeGitHub`` on 127.0.0.1, then runs act three
+times (workflow_dispatch, schedule, issue_comment) and checks the pull request, the action's
+outputs and its job summary. Then times the image's cold start with plain `docker run`: to
+its first line of output, and to its first reaction on a `/promote help` comment.
+
+Run by scripts/container_ci.sh (which starts the engine, builds the image and tags it
+``act-dockeraction:latest``, the name act gives a `uses: ./` Docker action; act runs with
+``--rebuild=false`` so it uses that image instead of building one of its own). Exits non-zero
+when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakegithub import ACTIONS_TOKEN, Comment, FakeGitHub  # noqa: E402
+from tests.guildrun import PROJECT_TEMPLATE, guild_run  # noqa: E402
+from tests.repos import (  # noqa: E402
+    commit_all,
+    git,
+    make_dvc_remote,
+    make_repo_with_bare_remote,
+)
+
+REPO = "acme/churn-model"
+MARKER = "E2E-OUTPUT"
+CONFIG = """\
+source: {operation: train}
+select:
+  objective: max val_acc
+  where: ["latency_ms <= 50"]
+merge:
+  flags_file: params.yml
+  artifacts: [{from: model.pkl, to: models/model.pkl, dvc: true}]
+pr:
+  labels: [model-promotion]
+  reviewers: [reviewer-1]
+"""
+WORKFLOW = """\
+name: promote
+on:
+  schedule:
+    - cron: "17 3 * * *"
+  workflow_dispatch:
+    inputs:
+      run: {{description: Run id to promote, required: false, default: ""}}
+      dry_run: {{description: Build and report only, type: boolean, default: false}}
+      objective: {{description: Objective override, required: false, default: ""}}
+  issue_comment:
+    types: [created]
+jobs:
+  promote:
+    if: github.event_name != 'issue_comment' || startsWith(github.event.comment.body, '/promote')
+    runs-on: ubuntu-latest
+    steps:
+      # act copies the local repository here (no download), as GitHub's checkout would.
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0
+      - uses: ./
+        id: promoter
+        with:
+          guild-home: {guild_home}
+          dry-run: ${{{{ inputs.dry_run || false }}}}
+          run: ${{{{ inputs.run }}}}
+          objective: ${{{{ inputs.objective }}}}
+      - name: outputs
+        if: always()
+        run: |
+          echo "{marker} decision=${{{{ steps.promoter.outputs.decision }}}}"
+          echo "{marker} run-id=${{{{ steps.promoter.outputs.run-id }}}}"
+          echo "{marker} pr-number=${{{{ steps.promoter.outputs.pr-number }}}}"
+          echo "{marker} pr-url=${{{{ steps.promoter.outputs.pr-url }}}}"
+          echo '{marker} model-md5=${{{{ steps.promoter.outputs.model-md5 }}}}'
+"""
+
+
+RUNNER_UID = 1001
+
+
+def chown_tree(top: Path, uid: int) -> None:
+    """Give ``top`` to ``uid`` (when we may), as a runner's checkout is."""
+    if os.geteuid() != 0:
+        return
+    for path in (top, *top.rglob("*")):
+        os.lchown(path, uid, uid)
+
+
+class Failed(Exception):
+    """A check that did not hold."""
+
+
+def check(condition: object, message: str) -> None:
+    if not condition:
+        raise Failed(message)
+
+
+class World:
+    """The demo repository, its remotes and runs, and the fake GitHub serving it."""
+
+    def __init__(self, work: Path) -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        self.work = work
+        self.project, self.bare = make_repo_with_bare_remote(work)
+        self.dvc_remote = work / "dvc-remote"
+        self.home = work / "guild-home"
+        self.home.mkdir()
+        for name in ("guild.yml", "train.py", "prepare.py"):
+            shutil.copy(PROJECT_TEMPLATE / name, self.project / name)
+        (self.project / ".promoter.yml").write_text(CONFIG)
+        # The action itself, as `uses: ./` finds it at the repository's root.
+        for name in ("action.yml", "Dockerfile", ".dockerignore"):
+            shutil.copy(ROOT / name, self.project / name)
+        workflows = self.project / ".github" / "workflows"
+        workflows.mkdir(parents=True)
+        self.workflow = workflows / "promote.yml"
+        self.workflow.write_text(WORKFLOW.format(guild_home=self.home, marker=MARKER))
+        make_dvc_remote(self.project, self.dvc_remote)
+        commit_all(self.project, "demo project with the promoter action")
+        git(self.project, "push", "-q", "origin", "main")
+        self.runs = {
+            "low": guild_run(self.project, self.home, "train", "acc=0.80", "lr=0.1"),
+            "candidate": guild_run(self.project, self.home, "train", "acc=0.90", "lr=0.2"),
+            "best": guild_run(self.project, self.home, "train", "acc=0.93", "lr=0.3"),
+        }
+        # GitHub's runner checks out as its own user (uid 1001) and runs Docker actions as root.
+        chown_tree(self.project, RUNNER_UID)
+        self.server = FakeGitHub().start()
+        state = self.server.state
+        state.add_repo(REPO, bare=self.bare)
+        for login, role in (("octocat", "admin"), ("reviewer-1", "write")):
+            state.set_permission(REPO, login, role)
+        self.api_url = self.server.url
+        self.count = 0
+
+    def comment(self, body: str, author: str = "octocat") -> dict:
+        """An issue with a comment on the fake server, and its issue_comment payload."""
+        state = self.server.state
+        issue = state.add_issue(REPO, "Model quality")
+        comment_id = 9000 + issue.number
+        with state.lock:
+            state.repo(REPO).comments[comment_id] = Comment(comment_id, issue.number, author, body)
+        return {
+            "action": "created",
+            "issue": {"number": issue.number, "title": "Model quality"},
+            "comment": {
+                "id": comment_id,
+                "body": body,
+                "user": {"login": author, "type": "User"},
+                "author_association": "OWNER",
+            },
+            "repository": {"full_name": REPO, "default_branch": "main"},
+            "sender": {"login": author},
+        }
+
+    def reactions(self, comment_id: int) -> list[str]:
+        return [r.content for r in self.server.state.repo(REPO).comments[comment_id].reactions]
+
+    def pulls(self) -> list:
+        return list(self.server.state.repo(REPO).pulls)
+
+
+def act(world: World, exe: str, event: str, payload: dict) -> tuple[dict[str, str], str, float]:
+    """Run the workflow for one event; returns the outputs the next step echoed, the job
+    summary, and the seconds act took."""
+    world.count += 1
+    event_file = world.work / f"event-{world.count}-{event}.json"
+    event_file.write_text(json.dumps(payload))
+    act_home = world.work / "act-home"
+    act_home.mkdir(exist_ok=True)
+    volumes = " ".join(f"-v {p}:{p}" for p in (world.home, world.bare, world.dvc_remote))
+    cmd = [
+        exe,
+        event,
+        "-e",
+        str(event_file),
+        "-W",
+        str(world.workflow),
+        "-C",
+        str(world.project),
+        "-P",
+        "ubuntu-latest=debian:bookworm-slim",
+        "--pull=false",
+        "--rebuild=false",  # use the image container_ci.sh built as act-dockeraction:latest
+        "--network",
+        "host",
+        "--container-daemon-socket",
+        "-",  # no docker socket inside the job: the action needs none
+        "--container-options",
+        volumes,
+        "--actor",
+        "octocat",
+        "-s",
+        f"GITHUB_TOKEN={ACTIONS_TOKEN}",
+        "--env",
+        f"GITHUB_API_URL={world.api_url}",
+        "--env",
+        "GITHUB_SERVER_URL=https://github.example",
+        "--env",
+        f"GITHUB_REPOSITORY={REPO}",
+        "--env",
+        "GITHUB_RUN_ID=4242",
+        "--env",
+        "PROMOTER_GITHUB_PACING=0",
+        "--json",
+    ]
+    # act's own config and cache stay in the work dir (no ~/.actrc, no ~/.cache/act).
+    env = {**os.environ, "HOME": str(act_home), "XDG_CONFIG_HOME": str(act_home / ".config")}
+    env["XDG_CACHE_HOME"] = str(act_home / ".cache")
+    started = time.monotonic()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
+    seconds = time.monotonic() - started
+    log = world.work / f"act-{world.count}-{event}.log"
+    log.write_text(done.stdout + done.stderr)
+    outputs: dict[str, str] = {}
+    summary = ""
+    for line in done.stdout.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        msg = str(entry.get("msg", ""))
+        if entry.get("command") == "summary":
+            summary += str(entry.get("content", ""))
+        if msg.startswith(MARKER + " "):
+            key, _, value = msg[len(MARKER) + 1 :].rstrip("\n").partition("=")
+            outputs[key] = value
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-40:])
+        raise Failed(f"act {event} exited {done.returncode} (log: {log}):\n{tail}")
+    return outputs, summary, seconds
+
+
+def expect_pr(world: World, run_id: str) -> dict:
+    pulls = world.pulls()
+    check(len(pulls) == 1, f"one promotion PR expected, the fake has {len(pulls)}")
+    pull = pulls[0]
+    check(f"run={run_id} -->" in pull.body, f"the PR body has no marker for run {run_id}")
+    check(pull.pull.head_ref == "promote/train", f"head branch {pull.pull.head_ref!r}")
+    check(pull.labels == ["model-promotion"], f"labels {pull.labels!r}")
+    branch = git(world.bare, "branch", "--list", "promote/train", "--format=%(objectname)")
+    check(branch.strip(), "no promote/train branch in the bare remote")
+    return {"number": pull.number, "title": pull.title}
+
+
+def expect_outputs(outputs: dict[str, str], decision: str, run_id: str, summary: str) -> None:
+    got = outputs.get("decision")
+    check(got == decision, f"decision {got!r}, not {decision}")
+    check(outputs.get("run-id") == run_id, f"run-id {outputs.get('run-id')!r}, not {run_id}")
+    check(outputs.get("pr-number"), "no pr-number output")
+    check(outputs.get("pr-url", "").endswith("/pull/" + outputs["pr-number"]), "bad pr-url")
+    md5 = json.loads(outputs.get("model-md5") or "{}")
+    check(md5.get("models/model.pkl"), f"model-md5 {outputs.get('model-md5')!r}")
+    check(summary.startswith("## "), f"job summary {summary[:80]!r}")
+
+
+def cold_start(world: World, image: str) -> dict[str, float]:
+    """`docker run` of the image on a `/promote help` comment: seconds to the first line of
+    output and to the first reaction the fake GitHub receives."""
+    payload = world.comment("/promote help")
+    comment_id = payload["comment"]["id"]
+    event_file = world.work / "event-cold.json"
+    event_file.write_text(json.dumps(payload))
+    out_dir = world.work / "cold"
+    out_dir.mkdir()
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "issue_comment",
+        "GITHUB_EVENT_PATH": str(event_file),
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_API_URL": world.api_url,
+        "GITHUB_WORKSPACE": str(world.project),
+        "GITHUB_OUTPUT": str(out_dir / "output"),
+        "GITHUB_STEP_SUMMARY": str(out_dir / "summary"),
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_ACTOR": "octocat",
+        "INPUT_TOKEN": ACTIONS_TOKEN,
+        "INPUT_GUILD-HOME": str(world.home),
+        "INPUT_FORGE": "github",
+        "INPUT_DRY-RUN": "false",
+        "PROMOTER_GITHUB_PACING": "0",
+    }
+    cmd = ["docker", "run", "--rm", "--network", "host"]
+    for path in (world.work,):
+        cmd += ["-v", f"{path}:{path}"]
+    for key, value in env.items():
+        cmd += ["-e", f"{key}={value}"]
+    cmd.append(image)
+    reacted: list[float] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if world.server.calls("POST", rf"/comments/{comment_id}/reactions$"):
+                reacted.append(time.monotonic())
+                return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    started = time.monotonic()
+    watcher.start()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    first_line = time.monotonic()
+    rest = proc.stdout.read()
+    code = proc.wait(timeout=120)
+    finished = time.monotonic()
+    watcher.join(timeout=2)
+    stop.set()
+    check(code == 0, f"docker run on /promote help exited {code}:\n{first}{rest}")
+    check(first.strip(), "the container printed nothing")
+    check(reacted, "no reaction reached the fake GitHub")
+    check("eyes" in world.reactions(comment_id), f"reactions {world.reactions(comment_id)}")
+    return {
+        "first_line_s": round(first_line - started, 2),
+        "first_reaction_s": round(reacted[0] - started, 2),
+        "exit_s": round(finished - started, 2),
+    }
+
+
+def github_layout(world: World, image: str) -> dict[str, object]:
+    """The image run the way GitHub's runner runs a Docker action: the checkout (owned by the
+    runner's uid) at /github/workspace, the event under /github/workflow, file commands under
+    /github/file_commands, the Guild home inside the workspace, and runs trained at the
+    runner's path of the checkout, not at /github/workspace. A better run arrives: the PR is
+    updated."""
+    checkout = world.work / "runner" / "work" / "churn-model"
+    checkout.parent.mkdir(parents=True)
+    git(world.work, "clone", "-q", str(world.bare), str(checkout))
+    with (checkout / ".git" / "info" / "exclude").open("a") as f:
+        f.write(".guild-home/\n")
+    home = checkout / ".guild-home"
+    home.mkdir()
+    run = guild_run(checkout, home, "train", "acc=0.95", "lr=0.4")
+    sha = git(checkout, "rev-parse", "HEAD").strip()
+    chown_tree(checkout, RUNNER_UID)
+    workflow, commands = world.work / "runner" / "workflow", world.work / "runner" / "commands"
+    workflow.mkdir()
+    commands.mkdir()
+    (workflow / "event.json").write_text(
+        json.dumps({"schedule": "17 3 * * *", "repository": {"full_name": REPO}})
+    )
+    env = {
+        "HOME": "/github/home",
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_EVENT_NAME": "schedule",
+        "GITHUB_EVENT_PATH": "/github/workflow/event.json",
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_API_URL": world.api_url,
+        "GITHUB_WORKSPACE": "/github/workspace",
+        "GITHUB_OUTPUT": "/github/file_commands/output",
+        "GITHUB_STEP_SUMMARY": "/github/file_commands/summary",
+        "GITHUB_RUN_ID": "4243",
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_SHA": sha,
+        "GITHUB_ACTOR": "octocat",
+        "RUNNER_TEMP": "/github/runner_temp",
+        "INPUT_TOKEN": ACTIONS_TOKEN,
+        "INPUT_GUILD-HOME": "/github/workspace/.guild-home",
+        "INPUT_FORGE": "github",
+        "INPUT_DRY-RUN": "false",
+        "INPUT_RUN": "",
+        "INPUT_OBJECTIVE": "",
+        "INPUT_CONFIG": "",
+        "PROMOTER_GITHUB_PACING": "0",
+    }
+    cmd = ["docker", "run", "--rm", "--network", "host", "--workdir", "/github/workspace"]
+    mounts = {
+        checkout: "/github/workspace",
+        workflow: "/github/workflow",
+        commands: "/github/file_commands",
+        world.bare: world.bare,  # origin, and the DVC remote, at their own paths
+        world.dvc_remote: world.dvc_remote,
+    }
+    for source, target in mounts.items():
+        cmd += ["-v", f"{source}:{target}"]
+    for key, value in env.items():
+        cmd += ["-e", f"{key}={value}"]
+    cmd.append(image)
+    started = time.monotonic()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    seconds = time.monotonic() - started
+    (world.work / "github-layout.log").write_text(done.stdout + done.stderr)
+    output_file, summary_file = commands / "output", commands / "summary"
+    outputs = read_outputs(output_file.read_text()) if output_file.exists() else {}
+    summary = summary_file.read_text() if summary_file.exists() else ""
+    if done.returncode != 0 or outputs.get("decision") != "updated":
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+        raise Failed(f"GitHub layout: exit {done.returncode}, outputs {outputs}:\n{tail}")
+    expect_outputs(outputs, "updated", run, summary)
+    expect_pr(world, run)
+    return {"github_layout_s": round(seconds, 1), "decision": outputs["decision"]}
+
+
+def read_outputs(text: str) -> dict[str, str]:
+    """The GITHUB_OUTPUT format: name=value lines and name<<DELIM heredocs."""
+    lines = text.split("\n")
+    found: dict[str, str] = {}
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, i + 1)
+            found[name] = "\n".join(lines[i + 1 : end])
+            i = end + 1
+            continue
+        if "=" in line:
+            name, value = line.split("=", 1)
+            found[name] = value
+        i += 1
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--act", required=True, help="the act executable")
+    parser.add_argument("--image", required=True, help="the action's image (for docker run)")
+    parser.add_argument("--work", type=Path, required=True, help="scratch dir (emptied)")
+    parser.add_argument("--results", type=Path, help="write the measurements here (JSON)")
+    args = parser.parse_args()
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    results: dict[str, object] = {}
+    t0 = time.monotonic()
+    world = World(args.work.resolve())
+    results["setup_s"] = round(time.monotonic() - t0, 1)
+    print(f"  demo repo, 3 guild runs, fake GitHub at {world.api_url}: {results['setup_s']}s")
+    try:
+        # 1. by hand, on a given run (the weaker candidate): a new PR.
+        run = world.runs["candidate"]
+        payload = {
+            "inputs": {"run": run[:8], "dry_run": "false", "objective": ""},
+            "ref": "refs/heads/main",
+            "repository": {"full_name": REPO, "default_branch": "main"},
+            "sender": {"login": "octocat"},
+        }
+        outputs, summary, seconds = act(world, args.act, "workflow_dispatch", payload)
+        expect_outputs(outputs, "promoted", run, summary)
+        pr = expect_pr(world, run)
+        results["act_workflow_dispatch_s"] = round(seconds, 1)
+        print(f"  workflow_dispatch: {outputs['decision']} PR #{pr['number']} in {seconds:.1f}s")
+
+        # 2. nightly: the best run beats it, the same PR is updated in place.
+        payload = {
+            "schedule": "17 3 * * *",
+            "repository": {"full_name": REPO, "default_branch": "main"},
+            "workflow": ".github/workflows/promote.yml",
+        }
+        outputs, summary, seconds = act(world, args.act, "schedule", payload)
+        expect_outputs(outputs, "updated", world.runs["best"], summary)
+        check(outputs["pr-number"] == str(pr["number"]), "the schedule opened another PR")
+        expect_pr(world, world.runs["best"])
+        check(any(world.dvc_remote.rglob("*")), "nothing was pushed to the DVC remote")
+        results["act_schedule_s"] = round(seconds, 1)
+        print(f"  schedule: {outputs['decision']} PR #{outputs['pr-number']} in {seconds:.1f}s")
+
+        # 3. `/promote` in a comment: already promoted, so unchanged, with reactions and a reply.
+        payload = world.comment("/promote")
+        comment_id = payload["comment"]["id"]
+        outputs, summary, seconds = act(world, args.act, "issue_comment", payload)
+        check(outputs.get("decision") == "unchanged", f"decision {outputs.get('decision')!r}")
+        reactions = world.reactions(comment_id)
+        check(reactions[:1] == ["eyes"] and len(reactions) == 2, f"reactions {reactions}")
+        replies = world.server.state.repo(REPO).comments_on(payload["issue"]["number"])
+        check(replies[-1].body.startswith("> `/promote`"), "no reply to the comment")
+        check("actions/runs/4242" in replies[-1].body, "the reply has no link to the run")
+        results["act_issue_comment_s"] = round(seconds, 1)
+        print(f"  issue_comment /promote: {outputs['decision']}, {reactions} in {seconds:.1f}s")
+
+        # 4. cold start of the image itself (no act): first line, first reaction.
+        results.update(cold_start(world, args.image))
+        print(
+            f"  docker run, /promote help: first line {results['first_line_s']}s, "
+            f"first reaction {results['first_reaction_s']}s, exit {results['exit_s']}s"
+        )
+        # 5. GitHub's own layout (no act): /github/workspace, runs trained elsewhere.
+        layout = github_layout(world, args.image)
+        results["github_layout_s"] = layout["github_layout_s"]
+        seconds = layout["github_layout_s"]
+        print(f"  GitHub layout, schedule, better run: {layout['decision']} in {seconds}s")
+        check(not world.server.unknown_requests, f"unknown: {world.server.unknown_requests}")
+        check(not world.server.errors, f"the fake failed: {world.server.errors!r}")
+    except Failed as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    finally:
+        world.server.stop()
+    if args.results:
+        args.results.write_text(json.dumps(results, indent=2) + "\n")
+    print("  e2e: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
