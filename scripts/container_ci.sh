@@ -13,6 +13,7 @@
 #   bash scripts/container_ci.sh            # everything
 #   E2E=0 bash scripts/container_ci.sh      # stop after the smoke test
 set -euo pipefail
+PATH="$PATH:/usr/sbin:/sbin" # dockerd lives in sbin; a CI PATH may lack it
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/promoter-ci"
 image="${PROMOTER_IMAGE:-promoter-action:ci}"
