@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from promoter.expr import (
     parse_objective,
     parse_tie_break,
 )
-from promoter.models import Run
+from promoter.models import Champion, Run
 from promoter.selection import Filters, Policy, Selection, op_matches, select
 from promoter.stores.base import Progress, RunListing
 
@@ -195,15 +195,16 @@ def select_best(
     objective: str | None = None,
     progress: Progress | None = None,
     now: datetime | None = None,
+    champion: Callable[[], Champion | None] | None = None,
 ) -> tuple[Selection, RunListing]:
-    """Read the runs and the champion, then rank and decide."""
+    """Read the runs and the champion (default: the working tree's), then rank and decide."""
     policy = build_policy(settings.config, now or datetime.now(UTC), objective)
     listing = list_runs(settings, progress)
     origin = "--objective" if objective else str(settings.config_path or ".promoter.yml")
     check_scalar_names(policy, listing.runs, origin)
     only = resolve_run_id(listing.runs, run) if run else None
-    champion = load_champion(settings.project)
-    return select(listing.runs, policy, champion, only=only), listing
+    current = champion() if champion is not None else load_champion(settings.project)
+    return select(listing.runs, policy, current, only=only), listing
 
 
 def find_run(settings: Settings, run_id: str) -> tuple[Run, Path]:

@@ -36,18 +36,27 @@ class _ChampionRecord(msgspec.Struct, kw_only=True):
 
 
 def load_champion(project: Path) -> Champion | None:
-    """The champion of a project, or ``None`` when nothing has been promoted yet."""
+    """The champion of a project's working tree, or ``None`` when nothing was promoted yet."""
     path = project / CHAMPION_FILE
     if not path.is_file():
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        record = msgspec.convert(data, _ChampionRecord, strict=False)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(str(CHAMPION_FILE), None, f"unreadable: {e}") from e
+    return parse_champion(text, str(CHAMPION_FILE))
+
+
+def parse_champion(text: str, origin: str) -> Champion:
+    """A champion from the text of a ``champion.yaml`` (read from a file or a git ref)."""
+    try:
+        data = yaml.safe_load(text)
+        record = msgspec.convert(data, _ChampionRecord, strict=False)
+    except yaml.YAMLError as e:
+        raise ConfigError(origin, None, f"unreadable: {e}") from e
     except msgspec.ValidationError as e:
         key, reason = split_validation_error(str(e))
-        raise ConfigError(str(CHAMPION_FILE), key, reason) from None
+        raise ConfigError(origin, key, reason) from None
     scalars = {k: v for k, v in record.scalars.items() if v is not None and math.isfinite(v)}
     flags: dict[str, FlagValue] = dict(record.flags)
     return Champion(

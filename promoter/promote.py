@@ -15,9 +15,11 @@ from enum import StrEnum
 from pathlib import Path
 
 from promoter.api import Settings, open_store, select_best
+from promoter.champion import CHAMPION_FILE, parse_champion
 from promoter.config import check_template_fields
 from promoter.errors import PromoterError, UsageError
 from promoter.forges.base import Forge, PullRequest, PullRequestDraft, marked_run
+from promoter.models import Champion
 from promoter.record import PrInfo, PromotionRecord, TriggerInfo
 from promoter.selection import Decision, Selection, Verdict
 from promoter.vcs.git import Git, valid_branch_component
@@ -118,16 +120,25 @@ class _Target:
 
 def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> PromoteResult:
     """The whole job; see the module docstring for the guarantees."""
-    selection, listing = select_best(settings, request.run, request.objective)
+    git = Git(settings.project)
+    top = git.toplevel().resolve()
+    remote = git.default_remote()
+    if remote is None and not request.dry_run:
+        raise PromoterError("the repository has no git remote to push the branch to")
+    base_ref = _fetch_base(git, remote, settings.config.pr.base)
+    selection, listing = select_best(
+        settings,
+        request.run,
+        request.objective,
+        champion=lambda: _champion_at(git, base_ref, settings.project.relative_to(top)),
+    )
     log.info("%s: %s", selection.decision.value, selection.summary)
     if selection.decision is not Decision.PROMOTE or selection.winner is None:
         winner = selection.winner.run.id if selection.winner else None
         if selection.decision is Decision.NOT_BETTER and not request.dry_run:
             _close_stale(settings, selection, forge)
         return PromoteResult(_NOT_PROMOTED[selection.decision], selection.summary, winner)
-    git = Git(settings.project)
-    top = git.toplevel().resolve()
-    target = _target(settings, selection, git, forge, request.dry_run)
+    target = _target(settings, selection, git, forge, remote, base_ref, request.dry_run)
     settled = _already_settled(selection, target, git, forge)
     if settled is not None:
         return settled
@@ -185,16 +196,27 @@ def _close_stale(settings: Settings, selection: Selection, forge: Forge) -> None
     log.info("closed PR #%d: its run no longer beats the champion", pull.number)
 
 
+def _champion_at(git: Git, base_ref: str, subdir: Path) -> Champion | None:
+    """The champion on the base branch: what the promotion must beat, whatever is checked out."""
+    path = (subdir / CHAMPION_FILE).as_posix()
+    data = git.show_file(base_ref, path)
+    if data is None:
+        return None
+    return parse_champion(data.decode("utf-8", errors="replace"), f"{base_ref}:{path}")
+
+
 def _target(
-    settings: Settings, selection: Selection, git: Git, forge: Forge, dry_run: bool
+    settings: Settings,
+    selection: Selection,
+    git: Git,
+    forge: Forge,
+    remote: str | None,
+    base_ref: str,
+    dry_run: bool,
 ) -> _Target:
     branch = branch_name(settings, selection)
     if not git.check_branch_name(branch):
         raise UsageError(f"pr.branch: {branch!r} is not a valid branch name")
-    remote = git.default_remote()
-    if remote is None and not dry_run:
-        raise PromoterError("the repository has no git remote to push the branch to")
-    base_ref = _fetch_base(git, remote, settings.config.pr.base)
     remote_sha = git.remote_branch_sha(remote, branch) if remote else None
     existing = None if dry_run else forge.find_open(branch)
     return _Target(branch, remote, base_ref, remote_sha, existing)

@@ -158,11 +158,13 @@ def test_after_merging_the_champion_is_not_beaten(guild_world, promo, capsys):
     code, _ = promo.promote_json(capsys)
     assert code == 0
     git(promo.bare, "update-ref", "refs/heads/main", "refs/heads/promote/train")
-    git(promo.work, "pull", "-q", "--ff-only", "origin", "main")
     code, result = promo.promote_json(capsys)
     assert code == 0
     assert result["decision"] == "not-better"
     assert "already the champion" in result["summary"]
+    # The champion is read from the base branch, not from what happens to be checked out:
+    # this checkout still has no champion.yaml.
+    assert not (promo.work / ".promoter" / "champion.yaml").exists()
 
 
 def test_failed_dvc_push_leaves_everything_as_it_was(guild_world, promo, tmp_path, capsys):
