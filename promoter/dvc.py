@@ -21,22 +21,24 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from promoter.errors import PromoterError
+from promoter.errors import PromoterError, ToolError
 
 _MD5 = re.compile(r"[0-9a-f]{32}\Z")
 _NOT_IN_REMOTE = frozenset({"new", "missing"})
 
 
-class DvcError(PromoterError):
+class DvcError(ToolError):
     """A dvc command that exited non-zero."""
 
-    def __init__(self, command: Sequence[str], returncode: int, stdout: str, stderr: str) -> None:
-        self.command = list(command)
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
-        reason = _meaningful_line(stderr) or _meaningful_line(stdout) or "no error output"
-        super().__init__(f"{_display(self.command)} failed (exit {returncode}): {reason}")
+    @staticmethod
+    def shown(command: Sequence[str]) -> str:
+        """The command as a user would type it, capped in length."""
+        return _display(command)
+
+    @staticmethod
+    def reason(output: str) -> str:
+        """The line of the output that says what went wrong."""
+        return _meaningful_line(output)
 
 
 @dataclass(frozen=True)

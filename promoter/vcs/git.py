@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from promoter.errors import PromoterError
+from promoter.errors import PromoterError, ToolError
 
 DEFAULT_NAME = "promoter"
 DEFAULT_EMAIL = "promoter@users.noreply.localhost"
@@ -39,16 +39,18 @@ _UNSAFE_REF_CHARS = re.compile(r"[^a-z0-9._-]+")
 _MAX_COMPONENT = 100
 
 
-class GitError(PromoterError):
+class GitError(ToolError):
     """A git command that exited non-zero."""
 
-    def __init__(self, command: Sequence[str], returncode: int, stdout: str, stderr: str) -> None:
-        self.command = list(command)
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
-        reason = _meaningful_line(stderr) or _meaningful_line(stdout) or "no error output"
-        super().__init__(f"{_display(self.command)} failed (exit {returncode}): {reason}")
+    @staticmethod
+    def shown(command: Sequence[str]) -> str:
+        """The command as a user would type it, capped in length."""
+        return _display(command)
+
+    @staticmethod
+    def reason(output: str) -> str:
+        """The line of the output that says what went wrong."""
+        return _meaningful_line(output)
 
 
 @dataclass(frozen=True)
