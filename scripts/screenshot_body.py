@@ -35,8 +35,8 @@ from promoter.record import (
     ScalarRow,
     TriggerInfo,
 )
-from promoter.render import render_body
 from promoter.render.html import render_html
+from promoter.render.markdown import render_body
 
 RUN_ID = "3f2a9c1b5d7e4f60a1b2c3d4e5f60718"
 CHAMPION_ID = "77aa11bb0c9d8e7f6a5b4c3d2e1f0a9b"

@@ -267,7 +267,7 @@ def test_bad_credentials_fail_clearly_and_push_no_branch(runner, capsys):
     assert runner.branch() == ""
 
 
-def test_the_slash_command_path_imports_neither_dvc_nor_matplotlib(runner, monkeypatch):
+def test_the_slash_command_path_imports_neither_dvc_matplotlib_nor_jinja(runner, monkeypatch):
     """The first reaction must come fast: heavy libraries stay out of this path."""
     import subprocess
     import sys
@@ -279,7 +279,7 @@ def test_the_slash_command_path_imports_neither_dvc_nor_matplotlib(runner, monke
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_file))
     probe = (
         "import sys; from promoter.cli import main; code = main(['event']); "
-        "print(code, sorted(m for m in ('dvc', 'matplotlib') if m in sys.modules))"
+        "print(code, sorted(m for m in ('dvc', 'matplotlib', 'jinja2') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "0 []", done.stderr

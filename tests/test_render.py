@@ -32,10 +32,10 @@ from promoter.record import (
     ScalarRow,
     TriggerInfo,
 )
-from promoter.render import builtin_template, code_span, md_escape, render_body
-from promoter.render.escape import link, safe_url
+from promoter.render.escape import code_span, link, md_escape, safe_url
 from promoter.render.format import fmt_delta, fmt_number, fmt_size, fmt_time, fmt_value, short
 from promoter.render.html import render_html
+from promoter.render.markdown import builtin_template, render_body
 
 RUN_ID = "3f2a9c1b" + "0" * 24
 CHAMPION_ID = "77aa11bb" + "1" * 24

@@ -1,8 +1,5 @@
-"""The PR body as Markdown (from the promotion record) and as a standalone HTML page."""
+"""The PR body as Markdown (``markdown.render_body``, from the promotion record), escaping of
+untrusted values (``escape``) and the body as a standalone HTML page (``html``).
 
-from __future__ import annotations
-
-from promoter.render.escape import MdSafe, code_span, md_escape
-from promoter.render.markdown import builtin_template, render_body
-
-__all__ = ["MdSafe", "builtin_template", "code_span", "md_escape", "render_body"]
+Nothing is imported here: the slash-command path needs ``escape`` alone, not Jinja.
+"""
