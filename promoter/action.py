@@ -19,7 +19,7 @@ from promoter.render.escape import md_escape
 
 if TYPE_CHECKING:
     from promoter.action_io import ActionInputs
-    from promoter.triggers.context import Outcome
+    from promoter.promote import PromoteResult
 
 log = logging.getLogger("promoter")
 
@@ -50,7 +50,7 @@ def run_action(env: Mapping[str, str], out: TextIO | None = None) -> int:
         "run-id": outcome.run_id or "",
         "pr-number": str(outcome.pr_number or ""),
         "pr-url": outcome.pr_url or "",
-        "model-md5": json.dumps(outcome.model_md5, sort_keys=True),
+        "model-md5": json.dumps(dict(outcome.model_md5), sort_keys=True),
     }
     _write_outputs(env, outputs)
     summary = outcome.body or f"**promoter: {outcome.decision}**: {md_escape(outcome.summary)}\n"
@@ -68,7 +68,7 @@ def _resume(out: TextIO, token: str) -> None:
     out.write(io.endgroup() + "\n")
 
 
-def _handle(env: Mapping[str, str], inputs: ActionInputs) -> Outcome:
+def _handle(env: Mapping[str, str], inputs: ActionInputs) -> PromoteResult:
     from promoter.api import resolve_settings
     from promoter.forges.github import GitHubForge, GitHubSettings
     from promoter.triggers.context import TriggerContext

@@ -30,7 +30,7 @@ RUN_TRAILER = "Promoter-Run"
 
 
 class Outcome(StrEnum):
-    """What ``promote`` did (the action's ``decision`` output)."""
+    """What ``promote`` (or the bot, for the last three) did: the action's ``decision``."""
 
     PROMOTED = "promoted"
     UPDATED = "updated"
@@ -39,6 +39,9 @@ class Outcome(StrEnum):
     NO_CANDIDATE = "no-candidate"
     REFUSED = "refused"
     DRY_RUN = "dry-run"
+    HELP = "help"
+    COMPARED = "compared"
+    IGNORED = "ignored"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,10 @@ import logging
 
 from promoter.errors import PromoterError
 from promoter.forges.github import PERMISSION_LEVELS
-from promoter.promote import PromoteRequest, promote
+from promoter.promote import Outcome, PromoteRequest, PromoteResult, promote
 from promoter.render.escape import code_span, link, md_escape
 from promoter.triggers.commands import Command, CommandKind, help_text, parse_command
-from promoter.triggers.context import Outcome, TriggerContext, trigger_info
+from promoter.triggers.context import TriggerContext, trigger_info
 from promoter.triggers.event import should_ignore
 from promoter.triggers.router import handles
 
@@ -26,7 +26,7 @@ REFUSED_PERMISSION = (
 
 
 @handles("issue_comment")
-def on_comment(context: TriggerContext) -> Outcome:
+def on_comment(context: TriggerContext) -> PromoteResult:
     """Parse, check permission, run the command, react and reply."""
     event = context.event
     comment = event.comment
@@ -34,7 +34,7 @@ def on_comment(context: TriggerContext) -> Outcome:
     ignored = should_ignore(event, prefix)
     if ignored or comment is None:
         log.info("comment ignored: %s", ignored)
-        return Outcome("ignored", ignored or "no comment in the event")
+        return PromoteResult(Outcome.IGNORED, ignored or "no comment in the event")
     command = parse_command(comment.body, prefix)
     assert command is not None
     forge = context.forge
@@ -49,7 +49,7 @@ def on_comment(context: TriggerContext) -> Outcome:
     return outcome
 
 
-def _run(context: TriggerContext, command: Command) -> Outcome:
+def _run(context: TriggerContext, command: Command) -> PromoteResult:
     comment = context.event.comment
     assert comment is not None
     needed = context.settings.config.commands.min_permission
@@ -57,28 +57,30 @@ def _run(context: TriggerContext, command: Command) -> Outcome:
     if PERMISSION_LEVELS.index(role) < PERMISSION_LEVELS.index(needed):
         text = REFUSED_PERMISSION.format(author=md_escape(comment.author), needed=needed, role=role)
         _reply(context, command, text)
-        return Outcome("refused", text)
+        return PromoteResult(Outcome.REFUSED, text)
     if command.kind is CommandKind.INVALID:
         # command.error is already Markdown made by the parser, the bad token in a code span.
         text = f"{command.error or 'not a command'}\n\n{help_text(_prefix(context))}"
         _reply(context, command, text)
-        return Outcome("refused", command.error or "invalid command")
+        return PromoteResult(Outcome.REFUSED, command.error or "invalid command")
     if command.kind is CommandKind.HELP:
         _reply(context, command, help_text(_prefix(context)))
-        return Outcome("help", "help sent")
+        return PromoteResult(Outcome.HELP, "help sent")
     if command.kind is CommandKind.COMPARE:
         from promoter.triggers.compare import compare_table
 
         table = compare_table(context.settings, command.run, command.other)
         _reply(context, command, table)
-        return Outcome("compared", f"compared {command.run} with {command.other or 'champion'}")
+        return PromoteResult(
+            Outcome.COMPARED, f"compared {command.run} with {command.other or 'champion'}"
+        )
     request = PromoteRequest(
         command.run,
         None,
         command.dry_run or context.inputs.dry_run,
         trigger_info(context.event, comment.author),
     )
-    outcome = Outcome.of(promote(context.settings, request, context.forge))
+    outcome = promote(context.settings, request, context.forge)
     _reply(context, command, _result_text(outcome))
     return outcome
 
@@ -87,7 +89,7 @@ def _prefix(context: TriggerContext) -> str:
     return context.settings.config.commands.prefix
 
 
-def _result_text(outcome: Outcome) -> str:
+def _result_text(outcome: PromoteResult) -> str:
     line = f"**{outcome.decision}**: {md_escape(outcome.summary)}"
     if outcome.pr_number:
         line += f" — pull request #{outcome.pr_number}"

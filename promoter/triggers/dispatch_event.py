@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from promoter.errors import UsageError
-from promoter.promote import PromoteRequest, promote
-from promoter.triggers.context import Outcome, TriggerContext, trigger_info
+from promoter.promote import PromoteRequest, PromoteResult, promote
+from promoter.triggers.context import TriggerContext, trigger_info
 from promoter.triggers.router import handles
 
 
 @handles("workflow_dispatch")
-def on_dispatch(context: TriggerContext) -> Outcome:
+def on_dispatch(context: TriggerContext) -> PromoteResult:
     """Inputs of the dispatch (``run``, ``dry_run``, ``objective``) override the action's."""
     from promoter.action_io import parse_bool, valid_run_id
 
@@ -24,4 +24,4 @@ def on_dispatch(context: TriggerContext) -> Outcome:
     if objective is not None and len(objective) > 200:
         raise UsageError("objective: longer than 200 characters")
     request = PromoteRequest(run, objective, dry_run, trigger_info(context.event))
-    return Outcome.of(promote(context.settings, request, context.forge))
+    return promote(context.settings, request, context.forge)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from promoter.triggers.context import Outcome, TriggerContext
+from promoter.promote import Outcome, PromoteResult
+from promoter.triggers.context import TriggerContext
 
-Handler = Callable[[TriggerContext], Outcome]
+Handler = Callable[[TriggerContext], PromoteResult]
 
 _HANDLERS: dict[str, Handler] = {}
 
@@ -22,12 +23,14 @@ def handles(*events: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def dispatch(context: TriggerContext) -> Outcome:
+def dispatch(context: TriggerContext) -> PromoteResult:
     """Run the handler registered for the context's event."""
     from promoter.triggers import comment, dispatch_event, schedule  # noqa: F401 (registers)
 
     handler = _HANDLERS.get(context.event.name)
     if handler is None:
         known = ", ".join(sorted(_HANDLERS))
-        return Outcome("ignored", f"event {context.event.raw_name!r} is not handled (only {known})")
+        return PromoteResult(
+            Outcome.IGNORED, f"event {context.event.raw_name!r} is not handled (only {known})"
+        )
     return handler(context)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from promoter.promote import PromoteRequest, promote
-from promoter.triggers.context import Outcome, TriggerContext, trigger_info
+from promoter.promote import PromoteRequest, PromoteResult, promote
+from promoter.triggers.context import TriggerContext, trigger_info
 from promoter.triggers.router import handles
 
 
 @handles("schedule")
-def on_schedule(context: TriggerContext) -> Outcome:
+def on_schedule(context: TriggerContext) -> PromoteResult:
     """Selection decides; an unchanged or not-better result changes nothing."""
     request = PromoteRequest(
         context.inputs.run,
@@ -16,4 +16,4 @@ def on_schedule(context: TriggerContext) -> Outcome:
         context.inputs.dry_run,
         trigger_info(context.event),
     )
-    return Outcome.of(promote(context.settings, request, context.forge))
+    return promote(context.settings, request, context.forge)
