@@ -32,7 +32,13 @@ from promoter.record import (
     TriggerInfo,
     record_to_builtins,
 )
-from promoter.recordbuild import PromotionFacts, build_record, champion_document, record_dir
+from promoter.recordbuild import (
+    PromotionFacts,
+    build_record,
+    champion_document,
+    record_dir,
+    record_path,
+)
 from promoter.selection import Selection
 from promoter.stores.guild import GuildRunStore
 from promoter.vcs.git import Git
@@ -304,27 +310,22 @@ def user_template(settings: Settings) -> str | None:
 
 
 def render_record_body(
-    settings: Settings, record: PromotionRecord, forge: Forge, branch: str, commit: str
+    settings: Settings,
+    record: PromotionRecord,
+    forge: Forge,
+    branch: str,
+    commit: str,
+    prefix: str,
 ) -> str:
-    """The PR body for a record, images linked the way ``forge`` shows them."""
+    """The PR body for a record, images and the record linked the way ``forge`` shows them;
+    ``prefix`` is the project's directory in the repository (``""`` or ``"sub/"``)."""
     from promoter.render.markdown import render_body
 
-    prefix = _repo_prefix(settings)
-    record_path = f"{prefix}{record_dir(record.run.id)}/record.yaml"
     return render_body(
         record,
         image_url=lambda p: forge.image_url(commit, prefix + p, branch),
-        record_url=forge.image_url(commit, record_path, branch),
+        record_url=forge.file_url(commit, prefix + record_path(record.run.id), branch),
         marker=marker(record.run.op, record.run.id),
         template_text=user_template(settings),
         template_name=settings.config.pr.template,
     )
-
-
-def _repo_prefix(settings: Settings) -> str:
-    try:
-        top = Git(settings.project).toplevel().resolve()
-    except PromoterError:
-        return ""
-    rel = settings.project.resolve().relative_to(top).as_posix()
-    return "" if rel == "." else rel + "/"

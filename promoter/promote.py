@@ -8,8 +8,7 @@ pushed until the model is verified present in the DVC remote.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +20,7 @@ from promoter.errors import PromoterError, UsageError
 from promoter.forges.base import Forge, PullRequest, PullRequestDraft, marked_run
 from promoter.models import Champion
 from promoter.record import PrInfo, PromotionRecord, TriggerInfo
+from promoter.recordbuild import record_path
 from promoter.selection import Decision, Selection, Verdict
 from promoter.vcs.git import Git, valid_branch_component
 
@@ -146,10 +146,13 @@ def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> Promot
     if settled is not None:
         return settled
 
-    from promoter.building import build_branch
+    from promoter.building import build_branch, render_record_body
+    from promoter.workspace import scratch_worktree
 
     subdir = settings.project.relative_to(top)
-    with _worktree(git, target.base_ref, selection.winner.run.short_id) as worktree:
+    prefix = "" if subdir == Path() else f"{subdir.as_posix()}/"
+    with scratch_worktree(git, target.base_ref, selection.winner.run.short_id) as worktree:
+        work_git = Git(worktree)
         built = build_branch(
             settings=settings,
             selection=selection,
@@ -158,7 +161,7 @@ def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> Promot
             worktree=worktree,
             project_dir=worktree / subdir,
             main_root=top,
-            git=Git(worktree),
+            git=work_git,
             trigger=request.trigger,
             pr=PrInfo(
                 branch=target.branch,
@@ -167,21 +170,22 @@ def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> Promot
             ),
             dry_run=request.dry_run,
         )
-        body_for = _body_renderer(settings, built.record, forge, target.branch, built.commit)
+        record = built.record
+        # Rendered before the push: a broken user template must not leave a pushed branch.
+        body = render_record_body(settings, record, forge, target.branch, built.commit, prefix)
         if request.dry_run:
-            return _result(Outcome.DRY_RUN, selection, target.branch, built.record, body_for())
+            return _result(Outcome.DRY_RUN, selection, target.branch, record, body)
         assert target.remote is not None
-        Git(worktree).push(
+        work_git.push(
             target.remote,
             target.branch,
             expected_sha=target.remote_sha,
             force=target.remote_sha is not None,
         )
         log.info("pushed %s to %s/%s", built.commit[:12], target.remote, target.branch)
-        images = {
-            (subdir / p.path).as_posix(): worktree / subdir / p.path for p in built.record.plots
-        }
-        return _open_or_update(settings, selection, target, forge, built.record, body_for(), images)
+        linked = [p.path for p in record.plots] + [record_path(record.run.id)]
+        files = {prefix + path: worktree / subdir / path for path in linked}
+        return _open_or_update(settings, selection, target, forge, record, body, files)
 
 
 def _close_stale(settings: Settings, selection: Selection, forge: Forge) -> None:
@@ -260,7 +264,7 @@ def _open_or_update(
     forge: Forge,
     record: PromotionRecord,
     body: str,
-    images: Mapping[str, Path],
+    files: Mapping[str, Path],
 ) -> PromoteResult:
     pr = settings.config.pr
     draft = PullRequestDraft(
@@ -272,7 +276,7 @@ def _open_or_update(
         reviewers=pr.reviewers,
         assignees=pr.assignees,
         draft=pr.draft,
-        images=images,
+        files=files,
     )
     if target.existing is None:
         pull = forge.create(draft)
@@ -288,12 +292,6 @@ def _open_or_update(
             )
     log.info("%s PR #%d: %s", outcome.value, pull.number, pull.url)
     return _result(outcome, selection, target.branch, record, body, pull.number, pull.url)
-
-
-def _worktree(git: Git, base_ref: str, name: str) -> AbstractContextManager[Path]:
-    from promoter.workspace import scratch_worktree
-
-    return scratch_worktree(git, base_ref, name)
 
 
 def _fetch_base(git: Git, remote: str | None, base: str) -> str:
@@ -321,14 +319,6 @@ def _foreign_commits(git: Git, remote: str, branch: str, base_ref: str, sha: str
     )
 
 
-def _body_renderer(
-    settings: Settings, record: PromotionRecord, forge: Forge, branch: str, commit: str
-) -> Callable[[], str]:
-    from promoter.building import render_record_body
-
-    return lambda: render_record_body(settings, record, forge, branch, commit)
-
-
 def _result(
     outcome: Outcome,
     selection: Selection,
@@ -338,8 +328,6 @@ def _result(
     number: int | None = None,
     url: str | None = None,
 ) -> PromoteResult:
-    from promoter.recordbuild import record_dir
-
     return PromoteResult(
         outcome,
         selection.summary,
@@ -348,6 +336,6 @@ def _result(
         number,
         url,
         {row.path: row.md5 for row in record.dvc},
-        f"{record_dir(record.run.id)}/record.yaml",
+        record_path(record.run.id),
         body,
     )

@@ -55,6 +55,11 @@ def record_dir(run_id: str) -> str:
     return f"{PROMOTIONS_DIR}/{run_id}"
 
 
+def record_path(run_id: str) -> str:
+    """The project path of a run's ``record.yaml``."""
+    return f"{record_dir(run_id)}/record.yaml"
+
+
 def build_record(
     selection: Selection, facts: PromotionFacts, verdict: Verdict | None = None
 ) -> PromotionRecord:
@@ -236,7 +241,7 @@ def champion_document(record: PromotionRecord) -> dict[str, object]:
         "scalars": {row.name: row.candidate for row in record.scalars},
         "flags": {row.name: row.value for row in record.flags if row.value is not None},
         "model_md5": {row.path: row.md5 for row in record.dvc},
-        "record": f"{record_dir(record.run.id)}/record.yaml",
+        "record": record_path(record.run.id),
         "promoted_by": record.trigger.event,
         "previous": record.champion.run_id if record.champion else None,
     }

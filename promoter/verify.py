@@ -12,7 +12,7 @@ import yaml
 
 from promoter.api import Settings
 from promoter.errors import PromoterError, UsageError
-from promoter.recordbuild import record_dir
+from promoter.recordbuild import record_path
 from promoter.vcs.git import Git
 
 
@@ -76,10 +76,10 @@ def verify_ref(settings: Settings, ref: str = "HEAD") -> VerifyReport:
         raise UsageError(f"{ref} has no promotion (.promoter/champion.yaml is missing)")
     run_id = str(champion["run_id"])
     report.run_id = run_id
-    record_path = f"{prefix}{record_dir(run_id)}/record.yaml"
-    record = _yaml_at(git, commit, record_path)
+    path = prefix + record_path(run_id)
+    record = _yaml_at(git, commit, path)
     if not isinstance(record, dict):
-        report.problems.append(f"{record_path} is missing")
+        report.problems.append(f"{path} is missing")
         return report
     outputs = record.get("dvc") or []
     if not outputs:

@@ -138,6 +138,8 @@ def test_full_promotion_then_rerun_is_unchanged(guild_world, promo, capsys):
     assert f"run={best} -->" in pr["body"]
     assert result["pr_path"] == str(promo.forge / "pull-1.md")
     assert (promo.forge / "pull-1.html").read_text().startswith("<!")
+    linked = promo.forge / "files" / "promote-train" / record_dir / "record.yaml"
+    assert yaml.safe_load(linked.read_text())["run"]["id"] == best
     assert promo.state() == before
     assert len(git(promo.work, "worktree", "list").splitlines()) == 1
 

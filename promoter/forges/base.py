@@ -35,7 +35,7 @@ class PullRequestDraft:
     reviewers: Sequence[str] = ()
     assignees: Sequence[str] = ()
     draft: bool = False
-    images: Mapping[str, Path] = field(default_factory=dict)
+    files: Mapping[str, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,5 +75,9 @@ class Forge(Protocol):
         ...
 
     def image_url(self, commit: str, path: str, branch: str) -> str:
-        """How the PR body links an image committed at ``path``."""
+        """How the PR body shows an image committed at ``path``."""
+        ...
+
+    def file_url(self, commit: str, path: str, branch: str) -> str:
+        """How the PR body links a file committed at ``path`` (the record)."""
         ...

@@ -157,6 +157,10 @@ class GitHubForge:
         short-lived raw URL for signed-in readers, so images show in private repositories."""
         return f"{self.blob_url(commit, path)}?raw=true"
 
+    def file_url(self, commit: str, path: str, branch: str) -> str:
+        """The web page of a file at a commit."""
+        return self.blob_url(commit, path)
+
     def blob_url(self, commit: str, path: str) -> str:
         """The web page of a file at a commit."""
         server = self.settings.server_url.rstrip("/")

@@ -20,7 +20,8 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class LocalForge:
-    """PRs kept under ``root``: ``pull-<n>.json``, ``pull-<n>.md``, ``pull-<n>.html``."""
+    """PRs kept under ``root``: ``pull-<n>.json``, ``pull-<n>.md``, ``pull-<n>.html``, and
+    the files their bodies link under ``files/<branch>/``."""
 
     name = "local"
 
@@ -61,6 +62,10 @@ class LocalForge:
         """Images are copied beside the PR files; the body links them relatively."""
         return f"files/{_SAFE.sub('-', branch)}/{path}"
 
+    def file_url(self, commit: str, path: str, branch: str) -> str:
+        """Linked files are copied beside the PR files too."""
+        return self.image_url(commit, path, branch)
+
     def path_of(self, number: int, suffix: str = ".md") -> Path:
         """Where a PR's file is."""
         return self.root / f"pull-{number}{suffix}"
@@ -79,7 +84,7 @@ class LocalForge:
             updated=now,
         )
         self.root.mkdir(parents=True, exist_ok=True)
-        for repo_path, source in draft.images.items():
+        for repo_path, source in draft.files.items():
             target = self.root / self.image_url("", repo_path, draft.branch)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
