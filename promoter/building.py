@@ -100,7 +100,7 @@ def build_branch(
         pr=PrInfo(branch=pr.branch, base=pr.base, title=pr.title, source_commit=git.head()),
         tools=_tools(),
         champion_run=champion_run,
-        champion_model_md5=_champion_md5(project_dir),
+        champion_model_md5=champion.model_md5 if champion else None,
     )
     record = build_record(selection, facts)
     _write_yaml(out_dir / "record.yaml", record_to_builtins(record))
@@ -277,18 +277,6 @@ def _tools() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return tools
-
-
-def _champion_md5(project_dir: Path) -> dict[str, str]:
-    path = project_dir / ".promoter" / "champion.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}
-    md5 = data.get("model_md5") if isinstance(data, dict) else None
-    if not isinstance(md5, dict):
-        return {}
-    return {str(k): str(v) for k, v in md5.items()}
 
 
 def _write_yaml(path: Path, data: object) -> None:

@@ -33,6 +33,7 @@ class _ChampionRecord(msgspec.Struct, kw_only=True):
     objective: _ObjectiveRecord = msgspec.field(default_factory=_ObjectiveRecord)
     scalars: dict[str, float | None] = msgspec.field(default_factory=dict)
     flags: dict[str, Any] = msgspec.field(default_factory=dict)
+    model_md5: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def load_champion(project: Path) -> Champion | None:
@@ -66,4 +67,5 @@ def parse_champion(text: str, origin: str) -> Champion:
         objective_value=record.objective.value,
         scalars=scalars,
         flags=flags,
+        model_md5=dict(record.model_md5),
     )

@@ -164,3 +164,4 @@ class Champion:
     objective_value: float | None
     scalars: Mapping[str, float] = field(default_factory=dict)
     flags: Mapping[str, FlagValue] = field(default_factory=dict)
+    model_md5: Mapping[str, str] = field(default_factory=dict)
