@@ -225,7 +225,6 @@ def _file_row(w: Written) -> FileRow:
         kind=w.copy.kind.value,
         sha256=w.sha256 or "",
         size=w.size,
-        dvc=w.copy.dvc,
     )
 
 

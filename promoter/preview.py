@@ -9,6 +9,7 @@ from promoter.api import Settings, open_store, select_best
 from promoter.building import user_template
 from promoter.errors import UsageError
 from promoter.forges.base import marker
+from promoter.merge.apply import file_digest
 from promoter.merge.plan import Copy, plan_merge
 from promoter.promote import branch_name, title_of
 from promoter.record import FileRow, PrInfo, TriggerInfo
@@ -32,7 +33,8 @@ def render_run(settings: Settings, run_id: str, html: bool = False) -> str:
     facts = PromotionFacts(
         provenance=store.provenance(run),
         run_files=files,
-        files=[_row(run_dir, c) for c in plan.copies],
+        # As in a promotion: DVC outputs are not hashed here (DVC's md5 is their identity).
+        files=[_row(run_dir, c) for c in plan.copies if not c.dvc],
         dvc=[],
         plots=[],
         trigger=TriggerInfo(event="render"),
@@ -62,14 +64,10 @@ def render_run(settings: Settings, run_id: str, html: bool = False) -> str:
 
 def _row(run_dir: Path, copy: Copy) -> FileRow:
     if copy.content is not None:
-        data = copy.content
+        digest, size = hashlib.sha256(copy.content).hexdigest(), len(copy.content)
     else:
         source = run_dir / (copy.run_path or "")
-        data = source.read_bytes() if source.is_file() and not source.is_symlink() else b""
-    return FileRow(
-        path=copy.project_path,
-        kind=copy.kind.value,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        dvc=copy.dvc,
-    )
+        safe = source.is_file() and not source.is_symlink()
+        digest = file_digest(source, "sha256") if safe else ""
+        size = source.stat().st_size if safe else 0
+    return FileRow(path=copy.project_path, kind=copy.kind.value, sha256=digest, size=size)

@@ -83,13 +83,12 @@ class FlagRow(_Data, frozen=True):
 
 
 class FileRow(_Data, frozen=True):
-    """A file written into the project by the merge."""
+    """A file written into the project by the merge (DVC outputs are listed as DvcRow)."""
 
     path: str
     kind: str
     sha256: str
     size: int
-    dvc: bool = False
 
 
 class DvcRow(_Data, frozen=True):

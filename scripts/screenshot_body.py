@@ -91,7 +91,6 @@ def sample_record(plots: list[PlotRow], *, dirty: bool, failed: bool) -> Promoti
         files=[
             FileRow("train.py", "source", "c0ffee" * 10 + "abcd", 4211),
             FileRow("params.yml", "flags", "beef" * 16, 120),
-            FileRow("models/model.pkl", "generated", "12" * 32, 12_345_678, dvc=True),
         ],
         dvc=[
             DvcRow(

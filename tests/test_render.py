@@ -101,7 +101,6 @@ def make_record(**changes: Any) -> PromotionRecord:
         files=[
             FileRow("train.py", "source", "c0ffee" * 10 + "abcd", 4211),
             FileRow("params.yml", "flags", "beef" * 16, 120),
-            FileRow("models/model.pkl", "generated", "12" * 32, 12_345_678, dvc=True),
         ],
         dvc=[
             DvcRow(
@@ -275,7 +274,7 @@ def test_complete_record_shows_what_a_regulated_reviewer_needs() -> None:
         "| `latency_ms <= 40` | latency\\_ms = 38.2 | ✅ pass | ❌ fail |",
         "| `val_acc` 🎯 | 0.9312 | 0.925 | +0.0062 | 20 |",
         "| `lr` | `0.01` | `0.001` | ✏️ changed |",
-        "| `models/model.pkl` | generated | `121212121212` | 11.8 MiB | ✓ |",
+        "| `train.py` | source | `c0ffeec0ffee` | 4.11 KiB |",
         "| `models/model.pkl` | `d41d8cd98f00b204e9800998ecf8427e` | 11.8 MiB |",
         f"| Run | `{RUN_ID}` (completed) |",
         "`git:1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b` clean",

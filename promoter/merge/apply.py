@@ -96,11 +96,12 @@ def _identical(target: Path, size: int, copy: Copy, run_dir: Path) -> bool:
     except OSError:
         return False
     if copy.run_sha1 is not None:
-        return _digest(target, "sha1") == copy.run_sha1
-    return _digest(target, "sha256") == _digest(source, "sha256")
+        return file_digest(target, "sha1") == copy.run_sha1
+    return file_digest(target, "sha256") == file_digest(source, "sha256")
 
 
-def _digest(path: Path, algorithm: str) -> str:
+def file_digest(path: Path, algorithm: str) -> str:
+    """The hex digest of a file, read in chunks (a model can be gigabytes)."""
     with path.open("rb") as f:
         return hashlib.file_digest(f, algorithm).hexdigest()
 
