@@ -22,7 +22,7 @@ from promoter.models import Champion
 from promoter.record import PrInfo, PromotionRecord, TriggerInfo
 from promoter.recordbuild import record_path
 from promoter.selection import Decision, Selection, Verdict
-from promoter.vcs.git import Git, valid_branch_component
+from promoter.vcs.git import Git, path_prefix, valid_branch_component
 
 log = logging.getLogger("promoter")
 
@@ -125,6 +125,7 @@ def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> Promot
     """The whole job; see the module docstring for the guarantees."""
     git = Git(settings.project)
     top = git.toplevel().resolve()
+    prefix = path_prefix(top, settings.project)
     remote = git.default_remote()
     if remote is None and not request.dry_run:
         raise PromoterError("the repository has no git remote to push the branch to")
@@ -133,7 +134,7 @@ def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> Promot
         settings,
         request.run,
         request.objective,
-        champion=lambda: _champion_at(git, base_ref, settings.project.relative_to(top)),
+        champion=lambda: _champion_at(git, base_ref, prefix),
     )
     log.info("%s: %s", selection.decision.value, selection.summary)
     if selection.decision is not Decision.PROMOTE or selection.winner is None:
@@ -150,7 +151,6 @@ def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> Promot
     from promoter.workspace import scratch_worktree
 
     subdir = settings.project.relative_to(top)
-    prefix = "" if subdir == Path() else f"{subdir.as_posix()}/"
     with scratch_worktree(git, target.base_ref, selection.winner.run.short_id) as worktree:
         work_git = Git(worktree)
         built = build_branch(
@@ -203,9 +203,9 @@ def _close_stale(settings: Settings, selection: Selection, forge: Forge) -> None
     log.info("closed PR #%d: its run no longer beats the champion", pull.number)
 
 
-def _champion_at(git: Git, base_ref: str, subdir: Path) -> Champion | None:
+def _champion_at(git: Git, base_ref: str, prefix: str) -> Champion | None:
     """The champion on the base branch: what the promotion must beat, whatever is checked out."""
-    path = (subdir / CHAMPION_FILE).as_posix()
+    path = prefix + CHAMPION_FILE.as_posix()
     data = git.show_file(base_ref, path)
     if data is None:
         return None

@@ -11,9 +11,10 @@ from typing import Any
 import yaml
 
 from promoter.api import Settings
+from promoter.champion import CHAMPION_FILE
 from promoter.errors import PromoterError, UsageError
 from promoter.recordbuild import record_path
-from promoter.vcs.git import Git
+from promoter.vcs.git import Git, path_prefix
 
 
 class VerifyFailed(PromoterError):
@@ -65,13 +66,12 @@ def verify_ref(settings: Settings, ref: str = "HEAD") -> VerifyReport:
     """Check the promotion recorded at ``ref``."""
     git = Git(settings.project)
     top = git.toplevel().resolve()
-    prefix = settings.project.resolve().relative_to(top).as_posix()
-    prefix = "" if prefix == "." else prefix + "/"
+    prefix = path_prefix(top, settings.project)
     commit = git.rev_parse(ref)
     if commit is None:
         raise UsageError(f"no commit {ref!r} in this repository")
     report = VerifyReport(ref, commit)
-    champion = _yaml_at(git, commit, f"{prefix}.promoter/champion.yaml")
+    champion = _yaml_at(git, commit, prefix + CHAMPION_FILE.as_posix())
     if not isinstance(champion, dict) or not champion.get("run_id"):
         raise UsageError(f"{ref} has no promotion (.promoter/champion.yaml is missing)")
     run_id = str(champion["run_id"])
@@ -118,7 +118,7 @@ def _check_remote(
     from promoter.workspace import find_dvc_root, prepare_dvc, scratch_worktree
 
     with scratch_worktree(git, commit, "verify") as worktree:
-        project = worktree / settings.project.resolve().relative_to(top)
+        project = worktree / path_prefix(top, settings.project)
         dvc_root = find_dvc_root(project, worktree)
         if dvc_root is None:
             report.problems.append(f"no DVC setup (.dvc/) at {report.ref}")

@@ -344,3 +344,13 @@ def test_valid_branch_component_examples() -> None:
 @pytest.mark.parametrize("name", ["-x", "a..b", "HEAD", "@{-1}", "x.lock", "a b", "a:b", ""])
 def test_check_branch_name_rejects(name: str, repo: tuple[Path, Path]) -> None:
     assert not _git(repo[0]).check_branch_name(name)
+
+
+def test_path_prefix(tmp_path):
+    from promoter.vcs.git import path_prefix
+
+    (tmp_path / "ml" / "sub").mkdir(parents=True)
+    assert path_prefix(tmp_path, tmp_path) == ""
+    assert path_prefix(tmp_path, tmp_path / "ml" / "sub") == "ml/sub/"
+    (tmp_path / "link").symlink_to(tmp_path / "ml")
+    assert path_prefix(tmp_path, tmp_path / "link") == "ml/"

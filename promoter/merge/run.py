@@ -11,7 +11,7 @@ from promoter.errors import PromoterError
 from promoter.merge.apply import MergeRefused, Written, apply_plan, target_states
 from promoter.merge.plan import MergePlan, check_targets, plan_merge
 from promoter.models import Run, RunFiles
-from promoter.vcs.git import Git
+from promoter.vcs.git import Git, path_prefix
 
 log = logging.getLogger("promoter")
 
@@ -53,11 +53,9 @@ def _git_view(project: Path, plan: MergePlan) -> tuple[dict[str, str] | None, se
     """Porcelain codes and ignored paths of the targets, keyed by project-relative path."""
     git = Git(project)
     try:
-        top = git.toplevel()
+        prefix = path_prefix(git.toplevel(), project)
     except PromoterError:
         return None, set()
-    prefix = project.resolve().relative_to(top.resolve()).as_posix()
-    prefix = "" if prefix == "." else prefix + "/"
     paths = [c.project_path for c in plan.copies]
     if not paths:
         return {}, set()

@@ -312,6 +312,13 @@ class Git:
         return GitError(done.args, done.returncode, done.stdout, done.stderr)
 
 
+def path_prefix(top: Path, path: Path) -> str:
+    """``path`` inside the working tree ``top`` as a prefix for repository paths: ``""`` at the
+    top, else ``"sub/dir/"``."""
+    rel = path.resolve().relative_to(top.resolve()).as_posix()
+    return "" if rel == "." else rel + "/"
+
+
 def valid_branch_component(text: str) -> str:
     """``text`` as one safe, lowercase component of a branch name (``op`` if nothing is left).
 
