@@ -29,28 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fakegithub import ACTIONS_TOKEN, Comment, FakeGitHub  # noqa: E402
-from tests.guildrun import PROJECT_TEMPLATE, guild_run  # noqa: E402
+from tests.guildrun import guild_run  # noqa: E402
+from tests.promotion import make_promotion_repo, read_output_file  # noqa: E402
 from tests.repos import (  # noqa: E402
     commit_all,
     git,
-    make_dvc_remote,
-    make_repo_with_bare_remote,
 )
 
 REPO = "acme/churn-model"
 MARKER = "E2E-OUTPUT"
-CONFIG = """\
-source: {operation: train}
-select:
-  objective: max val_acc
-  where: ["latency_ms <= 50"]
-merge:
-  flags_file: params.yml
-  artifacts: [{from: model.pkl, to: models/model.pkl, dvc: true}]
-pr:
-  labels: [model-promotion]
-  reviewers: [reviewer-1]
-"""
 WORKFLOW = """\
 name: promote
 on:
@@ -117,13 +104,10 @@ class World:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         self.work = work
-        self.project, self.bare = make_repo_with_bare_remote(work)
-        self.dvc_remote = work / "dvc-remote"
+        repo = make_promotion_repo(work)
+        self.project, self.bare, self.dvc_remote = repo.work, repo.bare, repo.dvc_remote
         self.home = work / "guild-home"
         self.home.mkdir()
-        for name in ("guild.yml", "train.py", "prepare.py"):
-            shutil.copy(PROJECT_TEMPLATE / name, self.project / name)
-        (self.project / ".promoter.yml").write_text(CONFIG)
         # The action itself, as `uses: ./` finds it at the repository's root.
         for name in ("action.yml", "Dockerfile", ".dockerignore"):
             shutil.copy(ROOT / name, self.project / name)
@@ -131,8 +115,7 @@ class World:
         workflows.mkdir(parents=True)
         self.workflow = workflows / "promote.yml"
         self.workflow.write_text(WORKFLOW.format(guild_home=self.home, marker=MARKER))
-        make_dvc_remote(self.project, self.dvc_remote)
-        commit_all(self.project, "demo project with the promoter action")
+        commit_all(self.project, "the promoter action")
         git(self.project, "push", "-q", "origin", "main")
         self.runs = {
             "low": guild_run(self.project, self.home, "train", "acc=0.80", "lr=0.1"),
@@ -403,7 +386,7 @@ def github_layout(world: World, image: str) -> dict[str, object]:
     seconds = time.monotonic() - started
     (world.work / "github-layout.log").write_text(done.stdout + done.stderr)
     output_file, summary_file = commands / "output", commands / "summary"
-    outputs = read_outputs(output_file.read_text()) if output_file.exists() else {}
+    outputs = read_output_file(output_file.read_text()) if output_file.exists() else {}
     summary = summary_file.read_text() if summary_file.exists() else ""
     if done.returncode != 0 or outputs.get("decision") != "updated":
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
@@ -411,26 +394,6 @@ def github_layout(world: World, image: str) -> dict[str, object]:
     expect_outputs(outputs, "updated", run, summary)
     expect_pr(world, run)
     return {"github_layout_s": round(seconds, 1), "decision": outputs["decision"]}
-
-
-def read_outputs(text: str) -> dict[str, str]:
-    """The GITHUB_OUTPUT format: name=value lines and name<<DELIM heredocs."""
-    lines = text.split("\n")
-    found: dict[str, str] = {}
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            end = lines.index(delimiter, i + 1)
-            found[name] = "\n".join(lines[i + 1 : end])
-            i = end + 1
-            continue
-        if "=" in line:
-            name, value = line.split("=", 1)
-            found[name] = value
-        i += 1
-    return found
 
 
 def main() -> int:

@@ -4,30 +4,17 @@ GITHUB_STEP_SUMMARY, against the fake GitHub (PyGithub unchanged), real git and 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from promoter.cli import main
-from tests.guildrun import PROJECT_TEMPLATE
-from tests.repos import commit_all, dvc_exe, git, make_dvc_remote, make_repo_with_bare_remote
+from tests.promotion import make_promotion_repo, read_output_file
+from tests.repos import dvc_exe, git
 
 pytestmark = pytest.mark.slow
 
 REPO = "acme/churn-model"
-CONFIG = """\
-source: {operation: train}
-select:
-  objective: max val_acc
-  where: ["latency_ms <= 50"]
-merge:
-  flags_file: params.yml
-  artifacts: [{from: model.pkl, to: models/model.pkl, dvc: true}]
-pr:
-  labels: [model-promotion]
-  reviewers: [reviewer-1]
-"""
 
 
 class Runner:
@@ -35,13 +22,8 @@ class Runner:
 
     def __init__(self, tmp_path: Path, home: Path, server, monkeypatch) -> None:
         self.tmp = tmp_path
-        self.work, self.bare = make_repo_with_bare_remote(tmp_path)
-        for name in ("guild.yml", "train.py", "prepare.py"):
-            shutil.copy(PROJECT_TEMPLATE / name, self.work / name)
-        (self.work / ".promoter.yml").write_text(CONFIG)
-        make_dvc_remote(self.work, tmp_path / "dvc-remote")
-        commit_all(self.work, "project")
-        git(self.work, "push", "-q", "origin", "main")
+        repo = make_promotion_repo(tmp_path)
+        self.work, self.bare = repo.work, repo.bare
         self.home = home
         self.server = server
         self.monkeypatch = monkeypatch
@@ -85,7 +67,7 @@ class Runner:
         for key, value in env.items():
             self.monkeypatch.setenv(key, value)
         code = main(["event"])
-        outputs = _read_outputs(output) if output.exists() else {}
+        outputs = read_output_file(output.read_text()) if output.exists() else {}
         return code, outputs, summary.read_text() if summary.exists() else ""
 
     def comment(self, body: str, author: str = "octocat", **extra) -> dict:
@@ -119,26 +101,6 @@ def _comment_record(server, comment_id: int, number: int, author: str, body: str
     from tests.fakegithub import Comment
 
     return Comment(comment_id, number, author, body)
-
-
-def _read_outputs(path: Path) -> dict[str, str]:
-    """A reader of the GITHUB_OUTPUT format (name=value and name<<DELIM heredocs)."""
-    lines = path.read_text().split("\n")
-    found: dict[str, str] = {}
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            end = lines.index(delimiter, i + 1)
-            found[name] = "\n".join(lines[i + 1 : end])
-            i = end + 1
-            continue
-        if "=" in line:
-            name, value = line.split("=", 1)
-            found[name] = value
-        i += 1
-    return found
 
 
 @pytest.fixture

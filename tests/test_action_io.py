@@ -40,52 +40,13 @@ from promoter.action_io import (
 )
 from promoter.errors import UsageError
 from promoter.triggers.commands import open_fences
+from tests.promotion import read_output_file
 
 ACTION_YML = Path(__file__).resolve().parents[1] / "action.yml"
 TOKEN = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
 
 
 # --- parsers that follow the runner ------------------------------------------------------------
-
-
-def read_output_file(text: str) -> dict[str, str]:
-    """``$GITHUB_OUTPUT`` as the Linux runner reads it: lines end at "\\n" only."""
-    outputs: dict[str, str] = {}
-    index = 0
-
-    def read_line() -> tuple[str | None, int]:
-        nonlocal index
-        if index >= len(text):
-            return None, 0
-        start = index
-        end = text.find("\n", index)
-        if end < 0:
-            index = len(text)
-            return text[start:], 0
-        index = end + 1
-        return text[start:end], 1
-
-    line, _ = read_line()
-    while line is not None:
-        if line:
-            equals, heredoc = line.find("="), line.find("<<")
-            if equals >= 0 and (heredoc < 0 or equals < heredoc):
-                name, value = line.split("=", 1)
-            else:
-                assert heredoc >= 0
-                name, delimiter = line.split("<<", 1)
-                start = end = index
-                inner, newline = read_line()
-                while inner != delimiter:
-                    assert inner is not None, "delimiter not found"
-                    assert newline, "EOF marker missing new line"
-                    end = index - newline
-                    inner, newline = read_line()
-                value = text[start:end] if end > start else ""
-            assert name
-            outputs[name] = value
-        line, _ = read_line()
-    return outputs
 
 
 def read_command(line: str) -> tuple[str, dict[str, str], str]:

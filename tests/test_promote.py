@@ -5,43 +5,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from promoter.cli import main
-from tests.guildrun import PROJECT_TEMPLATE
+from tests.promotion import PROMOTION_CONFIG, make_promotion_repo
 from tests.repos import commit_all, dvc, dvc_exe, git, make_dvc_remote, make_repo_with_bare_remote
 
 pytestmark = pytest.mark.slow
-
-CONFIG = """\
-source: {operation: train}
-select:
-  objective: max val_acc
-  where: ["latency_ms <= 50"]
-merge:
-  flags_file: params.yml
-  artifacts: [{from: model.pkl, to: models/model.pkl, dvc: true}]
-"""
 
 
 class Promo:
     """A project repository ready for promotions, and what it talks to."""
 
     def __init__(self, tmp_path: Path, home: Path) -> None:
-        self.work, self.bare = make_repo_with_bare_remote(tmp_path)
+        repo = make_promotion_repo(tmp_path)
+        self.work, self.bare, self.dvc_remote = repo.work, repo.bare, repo.dvc_remote
         self.home = home
         self.forge = tmp_path / "forge"
-        self.dvc_remote = tmp_path / "dvc-remote"
-        for name in ("guild.yml", "train.py", "prepare.py"):
-            shutil.copy(PROJECT_TEMPLATE / name, self.work / name)
-        (self.work / ".promoter.yml").write_text(CONFIG)
-        make_dvc_remote(self.work, self.dvc_remote)
-        commit_all(self.work, "project")
-        git(self.work, "push", "-q", "origin", "main")
 
     def promoter(self, *args: str) -> int:
         return main(
@@ -286,7 +269,7 @@ def test_a_project_in_a_subdirectory_with_its_own_dvc(guild_world, tmp_path, cap
     work, bare = make_repo_with_bare_remote(tmp_path)
     project = work / "ml"
     project.mkdir()
-    (project / ".promoter.yml").write_text(CONFIG)
+    (project / ".promoter.yml").write_text(PROMOTION_CONFIG)
     dvc(project, "init", "--subdir")
     make_dvc_remote(project, tmp_path / "dvc-remote")
     commit_all(work, "ml project")
@@ -311,7 +294,7 @@ def test_render_uses_the_projects_own_template_and_refuses_one_outside(
         "Our form: {{ run.id }} {{ run.label }}\n"
         "{% for c in criteria %}{{ c.criterion }}{% endfor %}"
     )
-    config = CONFIG + "pr: {template: body.j2}\n"
+    config = PROMOTION_CONFIG.replace("pr:\n", "pr:\n  template: body.j2\n")
     (promo.work / ".promoter.yml").write_text(config)
     capsys.readouterr()
     assert promo.promoter("render", guild_world["tagged"]) == 0
@@ -320,7 +303,8 @@ def test_render_uses_the_projects_own_template_and_refuses_one_outside(
     assert "latency\\_ms &lt;\\= 50" in body
     assert f"<!-- promoter:op=train run={guild_world['tagged']} -->" in body
 
-    (promo.work / ".promoter.yml").write_text(CONFIG + "pr: {template: ../outside.j2}\n")
+    outside = PROMOTION_CONFIG.replace("pr:\n", "pr:\n  template: ../outside.j2\n")
+    (promo.work / ".promoter.yml").write_text(outside)
     (tmp_path / "outside.j2").write_text("{{ run.id }}")
     assert promo.promoter("render", guild_world["tagged"]) == 2
     assert "pr.template: ../outside.j2 is not a file in the project" in capsys.readouterr().err
