@@ -17,110 +17,29 @@ import sys
 import tempfile
 from pathlib import Path
 
+import msgspec
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' sample record
+
 from promoter.models import ScalarSeries
 from promoter.plots import draw_curves
-from promoter.record import (
-    ChampionInfo,
-    CriterionRow,
-    DependencyRow,
-    DvcRow,
-    FileRow,
-    FlagRow,
-    ObjectiveInfo,
-    PlotRow,
-    PrInfo,
-    PromotionRecord,
-    Reproduce,
-    RunInfo,
-    ScalarRow,
-    TriggerInfo,
-)
+from promoter.record import CriterionRow, PlotRow, PromotionRecord
 from promoter.render.html import render_html
 from promoter.render.markdown import render_body
+from tests.records import RUN_ID, replace_run, sample_record
 
-RUN_ID = "3f2a9c1b5d7e4f60a1b2c3d4e5f60718"
-CHAMPION_ID = "77aa11bb0c9d8e7f6a5b4c3d2e1f0a9b"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 
-def sample_record(plots: list[PlotRow], *, dirty: bool, failed: bool) -> PromotionRecord:
-    """A realistic promotion of a scikit-learn ``train`` run over a champion."""
-    latency = 52.5 if failed else 38.2
-    return PromotionRecord(
-        decision="promote",
-        summary="run 3f2a9c1b has val_acc 0.9312; champion 77aa11bb has 0.925: "
-        "improvement 0.0062 >= 0.002 required",
-        run=RunInfo(
-            id=RUN_ID,
-            short_id=RUN_ID[:8],
-            op="train",
-            status="completed",
-            label="lr=0.01 batch_size=64 (augmented digits)",
-            tags=["nightly"],
-            started="2024-05-01T12:00:00+00:00",
-            stopped="2024-05-01T12:42:10+00:00",
-            host="gpu-box-1",
-            user="alice",
-            vcs_commit="git:1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b" + ("*" if dirty else ""),
-            dirty_source=dirty,
-            sourcecode_digest="9f8e7d6c5b4a39281706f5e4d3c2b1a0",
-            random_seed=1234,
-            command=["python", "-um", "train"],
-            python="3.11.7",
-            packages_count=84,
-            packages_sha256="5e" * 32,
-        ),
-        objective=ObjectiveInfo("val_acc", "max", 0.9312, 0.925, "champion.yaml", 0.0062, 0.002),
-        criteria=[
-            CriterionRow("val_acc >= 0.90", True, {"val_acc": 0.9312}, champion_passed=True),
-            CriterionRow(
-                "latency_ms <= 40", not failed, {"latency_ms": latency}, champion_passed=False
-            ),
-        ],
-        scalars=[
-            ScalarRow("latency_ms", latency, 41.0, latency - 41.0, 20),
-            ScalarRow("loss", 0.1873, 0.2011, -0.0138, 20),
-            ScalarRow("val_acc", 0.9312, 0.925, 0.0062, 20),
-        ],
-        flags=[
-            FlagRow("batch_size", 64, 32, True, True),
-            FlagRow("epochs", 20, 20, True, False),
-            FlagRow("lr", 0.01, 0.001, True, True),
-            FlagRow("augment", True, True, True, False),
-        ],
-        files=[
-            FileRow("train.py", "source", "c0ffee" * 10 + "abcd", 4211),
-            FileRow("params.yml", "flags", "beef" * 16, 120),
-        ],
-        dvc=[
-            DvcRow(
-                "models/model.pkl",
-                "d41d8cd98f00b204e9800998ecf8427e",
-                12_345_678,
-                None,
-                "storage",
-                "s3://ml-models/dvc",
-                True,
-            )
-        ],
-        dependencies=[DependencyRow("data/digits.csv", "aa" * 20)],
-        plots=plots,
-        champion=ChampionInfo(
-            CHAMPION_ID, "train", 0.925, {"models/model.pkl": "0cc175b9c0f1b6a831c399e269772661"}
-        ),
-        reproduce=Reproduce(
-            "guild run train augment=yes batch_size=64 epochs=20 lr=0.01",
-            "dvc pull models/model.pkl",
-        ),
-        trigger=TriggerInfo(
-            "schedule",
-            "octocat",
-            "2024-05-02T03:00:00Z",
-            "https://github.com/acme/ml/actions/runs/1",
-        ),
-        pr=PrInfo("promote/train", "main", "Promote train run 3f2a9c1b: val_acc 0.9312"),
-        tools={"promoter": "0.1.0", "guild": "0.9.0", "dvc": "3.67.0", "python": "3.11.7"},
-    )
+def screenshot_record(plots: list[PlotRow], *, dirty: bool, failed: bool) -> PromotionRecord:
+    """The tests' sample record with real plots, optionally dirty or failing a criterion."""
+    record = sample_record(plots=plots)
+    if dirty:
+        record = replace_run(record, vcs_commit=f"{record.run.vcs_commit}*", dirty_source=True)
+    if failed:
+        bad = CriterionRow("latency_ms <= 40", False, {"latency_ms": 52.5}, champion_passed=False)
+        record = msgspec.structs.replace(record, criteria=[record.criteria[0], bad])
+    return record
 
 
 def sample_plots(out_dir: Path) -> list[PlotRow]:
@@ -147,7 +66,7 @@ def main() -> int:
 
     out: Path = args.out.resolve()
     files = out.with_name(out.stem + "_files")
-    record = sample_record(sample_plots(files), dirty=args.dirty, failed=args.failed)
+    record = screenshot_record(sample_plots(files), dirty=args.dirty, failed=args.failed)
     marker = f"<!-- promoter:op=train run={RUN_ID} -->"
     # Relative to the page, as a local forge does: the body links no file: or absolute paths.
     body = render_body(

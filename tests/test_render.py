@@ -28,7 +28,6 @@ from promoter.record import (
     PrInfo,
     PromotionRecord,
     Reproduce,
-    RunInfo,
     ScalarRow,
     TriggerInfo,
 )
@@ -36,13 +35,11 @@ from promoter.render.escape import code_span, link, md_escape, safe_url
 from promoter.render.format import fmt_delta, fmt_number, fmt_size, fmt_time, fmt_value, short
 from promoter.render.html import render_html
 from promoter.render.markdown import builtin_template, render_body
+from tests.records import CHAMPION_ID, CI_URL, RUN_ID, replace_run, sample_record
 
-RUN_ID = "3f2a9c1b" + "0" * 24
-CHAMPION_ID = "77aa11bb" + "1" * 24
 MARKER = f"<!-- promoter:op=train run={RUN_ID} -->"
 MARKER_RE = re.compile(r"<!-- promoter:op=(?P<op>[^ ]+) run=(?P<run>[0-9a-f]{32}) -->")
 RECORD_URL = "https://github.com/acme/ml/blob/0123abcd/.promoter/promotions/x/record.yaml"
-CI_URL = "https://github.com/acme/ml/actions/runs/42"
 ZWSP = "\u200b"
 
 
@@ -50,97 +47,8 @@ def image_url(path: str) -> str:
     return f"https://github.com/acme/ml/raw/0123abcd/{path}"
 
 
-def make_record(**changes: Any) -> PromotionRecord:
-    """A complete, realistic record; ``changes`` replace top-level fields."""
-    record = PromotionRecord(
-        decision="promote",
-        summary="run 3f2a9c1b has val_acc 0.9312; champion 77aa11bb has 0.925: "
-        "improvement 0.0062 >= 0.002 required",
-        run=RunInfo(
-            id=RUN_ID,
-            short_id=RUN_ID[:8],
-            op="train",
-            status="completed",
-            label="lr=0.01 batch_size=64",
-            tags=["nightly"],
-            started="2024-05-01T12:00:00+00:00",
-            stopped="2024-05-01T12:42:10+00:00",
-            host="gpu-box-1",
-            user="alice",
-            vcs_commit="git:1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",
-            sourcecode_digest="9f8e7d6c5b4a39281706f5e4d3c2b1a0",
-            random_seed=1234,
-            command=["python", "-um", "train"],
-            python="3.11.7",
-            packages_count=84,
-            packages_sha256="ab" * 32,
-        ),
-        objective=ObjectiveInfo(
-            name="val_acc",
-            direction="max",
-            value=0.9312,
-            champion_value=0.925,
-            champion_value_source="champion.yaml",
-            improvement=0.0062,
-            required_improvement=0.002,
-        ),
-        criteria=[
-            CriterionRow("val_acc >= 0.90", True, {"val_acc": 0.9312}, champion_passed=True),
-            CriterionRow("latency_ms <= 40", True, {"latency_ms": 38.2}, champion_passed=False),
-        ],
-        scalars=[
-            ScalarRow("latency_ms", 38.2, 41.0, -2.8, 20),
-            ScalarRow("loss", 0.1873, 0.2011, -0.0138, 20),
-            ScalarRow("val_acc", 0.9312, 0.925, 0.0062, 20),
-        ],
-        flags=[
-            FlagRow("batch_size", 64, 32, True, True),
-            FlagRow("epochs", 20, 20, True, False),
-            FlagRow("lr", 0.01, 0.001, True, True),
-        ],
-        files=[
-            FileRow("train.py", "source", "c0ffee" * 10 + "abcd", 4211),
-            FileRow("params.yml", "flags", "beef" * 16, 120),
-        ],
-        dvc=[
-            DvcRow(
-                "models/model.pkl",
-                "d41d8cd98f00b204e9800998ecf8427e",
-                12_345_678,
-                None,
-                "storage",
-                "s3://ml-models/dvc",
-                True,
-            )
-        ],
-        dependencies=[DependencyRow("data/train.csv", "aa" * 20)],
-        plots=[
-            PlotRow("val_acc", ".promoter/promotions/x/plots/val_acc.png", "drawn"),
-            PlotRow("loss", ".promoter/promotions/x/plots/loss.png", "drawn"),
-        ],
-        champion=ChampionInfo(
-            run_id=CHAMPION_ID,
-            op="train",
-            objective_value=0.925,
-            model_md5={"models/model.pkl": "0cc175b9c0f1b6a831c399e269772661"},
-        ),
-        reproduce=Reproduce(
-            guild_run="guild run train batch_size=64 epochs=20 lr=0.01",
-            dvc_pull="dvc pull models/model.pkl",
-        ),
-        trigger=TriggerInfo("schedule", "octocat", "2024-05-02T03:00:00Z", CI_URL),
-        pr=PrInfo(branch="promote/train", base="main", title="Promote train run 3f2a9c1b"),
-        tools={"promoter": "0.1.0", "guild": "0.9.0", "dvc": "3.67.0"},
-    )
-    return msgspec.structs.replace(record, **changes)
-
-
-def replace_run(record: PromotionRecord, **changes: Any) -> PromotionRecord:
-    return msgspec.structs.replace(record, run=msgspec.structs.replace(record.run, **changes))
-
-
 def no_champion() -> PromotionRecord:
-    record = make_record(
+    record = sample_record(
         champion=None,
         summary="run 3f2a9c1b has val_acc 0.9312; no champion yet",
         objective=ObjectiveInfo(name="val_acc", direction="max", value=0.9312),
@@ -152,14 +60,14 @@ def no_champion() -> PromotionRecord:
 
 
 def failed_criterion() -> PromotionRecord:
-    record = make_record()
+    record = sample_record()
     bad = CriterionRow("latency_ms <= 40", False, {"latency_ms": 52.5}, champion_passed=True)
     return msgspec.structs.replace(record, criteria=[record.criteria[0], bad])
 
 
 def many_flags(n: int) -> PromotionRecord:
     flags = [FlagRow(f"flag_{i:05d}", i * 0.5, i * 0.25, True, i % 7 == 0) for i in range(n)]
-    return make_record(flags=flags)
+    return sample_record(flags=flags)
 
 
 def render(record: PromotionRecord, **kw: Any) -> str:
@@ -246,7 +154,7 @@ def assert_tables_whole(markdown: str) -> int:
 
 
 def test_decision_comes_first_with_the_run_and_the_numbers() -> None:
-    body = render(make_record())
+    body = render(sample_record())
     first = next(line for line in body.splitlines() if line.strip())
     assert first.startswith("## ✅ Promote run `3f2a9c1b` of `train`")
     assert "0.9312 vs champion 0.925" in first
@@ -258,7 +166,7 @@ def test_decision_comes_first_with_the_run_and_the_numbers() -> None:
 
 
 def test_not_better_says_so_first() -> None:
-    record = make_record(decision="not-better")
+    record = sample_record(decision="not-better")
     record = msgspec.structs.replace(
         record, objective=msgspec.structs.replace(record.objective, improvement=0.0005)
     )
@@ -268,7 +176,7 @@ def test_not_better_says_so_first() -> None:
 
 
 def test_complete_record_shows_what_a_regulated_reviewer_needs() -> None:
-    body = render(make_record())
+    body = render(sample_record())
     for needle in (
         "| `val_acc >= 0.90` | val\\_acc = 0.9312 | ✅ pass | ✅ pass |",
         "| `latency_ms <= 40` | latency\\_ms = 38.2 | ✅ pass | ❌ fail |",
@@ -295,7 +203,7 @@ def test_complete_record_shows_what_a_regulated_reviewer_needs() -> None:
 
 
 def test_changed_flags_come_first() -> None:
-    body = render(make_record())
+    body = render(sample_record())
     assert body.index("`batch_size`") < body.index("`lr`") < body.index("`epochs`")
 
 
@@ -309,7 +217,7 @@ def test_no_champion() -> None:
 
 
 def test_no_criteria_still_shows_the_objective_gate() -> None:
-    body = render(make_record(criteria=[]))
+    body = render(sample_record(criteria=[]))
     assert "| 🎯 `val_acc` (max) beats the champion by ≥ 0.002 | +0.0062 | ✅ pass | — |" in body
     assert "No acceptance criteria are configured" in body
     assert "- **Criteria**: ⚠️ none configured\n" in body
@@ -324,7 +232,7 @@ def test_failed_criterion_is_flagged_near_the_top() -> None:
 
 
 def test_dirty_source_warns_near_the_top() -> None:
-    body = render(replace_run(make_record(), dirty_source=True, vcs_commit="git:1a2b3c4d*"))
+    body = render(replace_run(sample_record(), dirty_source=True, vcs_commit="git:1a2b3c4d*"))
     warning = body.index("> [!WARNING]")
     assert warning < body.index("### Acceptance criteria")
     assert "⚠️ **Dirty source tree.**" in body
@@ -332,7 +240,7 @@ def test_dirty_source_warns_near_the_top() -> None:
 
 
 def test_unverified_model_is_a_caution() -> None:
-    record = make_record()
+    record = sample_record()
     dvc = [msgspec.structs.replace(record.dvc[0], verified=False)]
     body = render(msgspec.structs.replace(record, dvc=dvc))
     assert "❌ **Model not verified in the DVC remote**: models/model\\.pkl" in body
@@ -340,7 +248,7 @@ def test_unverified_model_is_a_caution() -> None:
 
 
 def test_nan_scalar_is_shown_as_nan() -> None:
-    record = make_record(
+    record = sample_record(
         scalars=[ScalarRow("loss", math.nan, 0.2, None, 12), ScalarRow("x", math.inf, None)]
     )
     body = render(record)
@@ -377,7 +285,7 @@ CORPUS = [
 
 def hostile(value: str) -> PromotionRecord:
     """Every string of the record that comes from a run, a config or an event set to ``value``."""
-    base = make_record()
+    base = sample_record()
     run = msgspec.structs.replace(
         base.run,
         label=value,
@@ -450,7 +358,7 @@ def our_links(record: PromotionRecord) -> set[str]:
 
 @pytest.mark.parametrize("value", CORPUS)
 def test_corpus_is_inert_in_the_builtin_template(value: str) -> None:
-    details = len(Page(to_html(render(make_record()))).tags("details"))
+    details = len(Page(to_html(render(sample_record()))).tags("details"))
     record = hostile(value)
     body = render(record)
     assert_tables_whole(body)
@@ -549,7 +457,7 @@ def test_urls_must_be_web_or_relative() -> None:
     assert safe_url(" java\tscript:alert(1)") is None
     assert safe_url("data:image/png;base64,xx") is None
     assert link("CI", "javascript:alert(1)") == "CI"
-    body = render(make_record(), image_url=lambda p: "javascript:alert(1)")
+    body = render(sample_record(), image_url=lambda p: "javascript:alert(1)")
     assert "javascript" not in body
     assert "val\\_acc loss" in body
 
@@ -572,7 +480,7 @@ def test_numbers_and_sizes() -> None:
 def test_the_repository_template_is_the_packaged_one() -> None:
     root = Path(__file__).resolve().parents[1] / "templates" / "pr_body.md.j2"
     assert root.read_text(encoding="utf-8") == builtin_template()
-    assert render(make_record(), template_text=builtin_template()) == render(make_record())
+    assert render(sample_record(), template_text=builtin_template()) == render(sample_record())
 
 
 # --- user templates: sandboxed, errors named by template and line -----------------------------
@@ -591,7 +499,7 @@ def test_the_repository_template_is_the_packaged_one() -> None:
 )
 def test_user_template_errors_name_the_template_and_line(text: str, line: int) -> None:
     with pytest.raises(PromoterError) as caught:
-        render(make_record(), template_text=text, template_name=".github/pr_body.md.j2")
+        render(sample_record(), template_text=text, template_name=".github/pr_body.md.j2")
     assert isinstance(caught.value, ConfigError)
     assert str(caught.value).startswith(f".github/pr_body.md.j2: line {line}: ")
 
@@ -599,18 +507,18 @@ def test_user_template_errors_name_the_template_and_line(text: str, line: int) -
 def test_user_template_cannot_reach_python() -> None:
     for text in ("{{ tools.clear() }}", "{{ image_url.__globals__ }}", "{{ record.__init__ }}"):
         with pytest.raises(PromoterError, match=r"pr\.template"):
-            render(make_record(), template_text=text)
+            render(sample_record(), template_text=text)
 
 
 def test_user_template_without_marker_gets_one() -> None:
-    body = render(make_record(), template_text="Promote {{ run.short_id }}\n")
+    body = render(sample_record(), template_text="Promote {{ run.short_id }}\n")
     assert body == f"Promote 3f2a9c1b\n\n{MARKER}\n"
 
 
 def test_marker_must_be_a_one_line_comment() -> None:
     for bad in ("promoter", "<!-- a --> <img src=x> <!-- b -->", "<!-- a\n -->"):
         with pytest.raises(ValueError, match="HTML comment"):
-            render(make_record(), marker=bad)
+            render(sample_record(), marker=bad)
 
 
 # --- the size cap ---------------------------------------------------------------------------
@@ -645,7 +553,7 @@ def test_a_body_too_long_even_folded_is_an_error() -> None:
 
 
 def test_html_page_is_standalone_with_checkboxes_alerts_and_details() -> None:
-    body = render(replace_run(make_record(), dirty_source=True))
+    body = render(replace_run(sample_record(), dirty_source=True))
     page_html = render_html(body, "Promote <train> & co")
     page = Page(page_html)
     assert "<title>Promote &lt;train&gt; &amp; co</title>" in page_html
@@ -656,7 +564,7 @@ def test_html_page_is_standalone_with_checkboxes_alerts_and_details() -> None:
     assert "[!WARNING]" not in page.text
     assert page.tags("script") == [] and page.tags("link") == []
     srcs = [a.get("src") for a in page.tags("img")]
-    assert srcs == [image_url(p.path) for p in make_record().plots]
+    assert srcs == [image_url(p.path) for p in sample_record().plots]
 
 
 def test_html_does_not_make_escaped_brackets_into_checkboxes() -> None:
