@@ -78,8 +78,8 @@ def test_status_codes_with_spaces_unicode_and_literal_paths(repo: tuple[Path, Pa
     assert g.status(["*.txt"]) == {"*.txt": "??"}
     assert g.status(["données"]) == {"données/ü ñ.txt": "??"}
     assert g.status([]) == {}
-    assert g.is_ignored("x.log")
-    assert not g.is_ignored("new file.txt")
+    assert g.ignored(["x.log", "new file.txt"]) == {"x.log"}
+    assert g.ignored([]) == set()
     assert g.is_tracked("README.md")
     assert not g.is_tracked("new file.txt")
     assert not g.is_tracked("*.md")

@@ -136,3 +136,17 @@ def test_source_files_match_guild_merge_preview(guild_world, tmp_path, capsys):
     assert ours_copy == guild_copy
     assert ours_same == guild_same
     assert (target / "train.py").read_text() == "# changed and committed\n"
+
+
+def test_an_ignored_target_such_as_a_dvc_managed_model_needs_replace(guild_world, checkout, capsys):
+    (checkout / ".gitignore").write_text("/models/\n")
+    _git(checkout, "add", ".gitignore")
+    _git(checkout, "commit", "-q", "-m", "models are DVC's")
+    (checkout / "models").mkdir()
+    (checkout / "models" / "model.pkl").write_bytes(b"the model in production")
+    assert _merge(checkout, guild_world.home, guild_world["best"]) == 1
+    err = capsys.readouterr().err
+    assert "models/model.pkl: is ignored by git (not source); use --replace" in err
+    assert (checkout / "models" / "model.pkl").read_bytes() == b"the model in production"
+    assert _merge(checkout, guild_world.home, guild_world["best"], "--replace") == 0
+    assert (checkout / "models" / "model.pkl").read_bytes() != b"the model in production"

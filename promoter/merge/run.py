@@ -65,5 +65,5 @@ def _git_view(project: Path, plan: MergePlan) -> tuple[dict[str, str] | None, se
         if path.startswith(prefix)
     }
     present = [p for p in paths if p not in codes and (project / p).exists()]
-    ignored = {p for p in present if git.is_ignored(prefix + p)}
+    ignored = {p[len(prefix) :] for p in git.ignored([prefix + p for p in present])}
     return codes, ignored

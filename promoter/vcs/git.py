@@ -130,12 +130,16 @@ class Git:
                 i += 1
         return result
 
-    def is_ignored(self, path: str) -> bool:
-        """Whether ``.gitignore`` rules (or ``info/exclude``) ignore ``path``."""
-        done = self._run("check-ignore", "-q", "--", path, check=False)
+    def ignored(self, paths: Sequence[str]) -> set[str]:
+        """The ``paths`` that ``.gitignore`` rules (or ``info/exclude``) ignore: one git call,
+        paths on stdin."""
+        if not paths:
+            return set()
+        stdin = "".join(f"{p}\0" for p in paths)
+        done = self._run("check-ignore", "-z", "--stdin", check=False, input=stdin)
         if done.returncode > 1:
             raise self._error(done)
-        return done.returncode == 0
+        return {p for p in done.stdout.split("\0") if p}
 
     def is_tracked(self, path: str) -> bool:
         """Whether the index holds ``path`` (or, for a directory, a file under it)."""
