@@ -151,7 +151,7 @@ def test_dispatch_with_a_run_id(guild_world, runner):
     payload = {"inputs": {"run": guild_world["dirty"][:8], "dry_run": "false", "objective": ""}}
     code, out, _ = runner.fire("workflow_dispatch", payload)
     assert (code, out["decision"], out["run-id"]) == (0, "promoted", guild_world["dirty"])
-    assert "uncommitted" in runner.pulls()[0].body or "dirty" in runner.pulls()[0].body
+    assert "⚠️ **Dirty source tree.**" in runner.pulls()[0].body
 
 
 def test_slash_promote_reacts_replies_and_opens_the_pr(guild_world, runner):

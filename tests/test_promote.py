@@ -101,6 +101,8 @@ def test_full_promotion_then_rerun_is_unchanged(guild_world, promo, capsys):
     assert any(f.startswith(record_dir) and f.endswith(".png") for f in files)
     md5 = _md5(model)
     assert (promo.dvc_remote / "files" / "md5" / md5[:2] / md5[2:]).is_file()
+    # The worktree used the checkout's DVC cache: `dvc checkout` after the merge needs no pull.
+    assert (promo.work / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).is_file()
     assert yaml.safe_load(promo.show("promote/train", "params.yml"))["acc"] == 0.93
 
     record = yaml.safe_load(promo.show("promote/train", f"{record_dir}/record.yaml"))
