@@ -74,15 +74,6 @@ class Dvc:
         self._exe: str | None = None
         self._config_cache: dict[str, str] | None = None
 
-    def is_repo(self) -> bool:
-        """Whether ``repo`` holds a ``.dvc`` directory."""
-        return (self.repo / ".dvc").is_dir()
-
-    def init(self) -> None:
-        """Make ``repo`` (a git working tree) a dvc project."""
-        self._run("init")
-        self._config_cache = None
-
     def default_remote(self) -> str | None:
         """The name of the default remote, ``None`` when none is set."""
         return self._config().get("core.remote")

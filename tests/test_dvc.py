@@ -119,7 +119,7 @@ def test_add_writes_pointers_that_parse(pushed: Pushed) -> None:
     listing = json.loads(pushed.object_path(f"{data.md5}.dir").read_text())
     assert len(listing) == 100
     assert "/model.bin" in (pushed.work / ".gitignore").read_text().splitlines()
-    assert Dvc(pushed.work).is_repo()
+    assert (pushed.work / ".dvc").is_dir()
 
 
 @pytest.mark.slow
@@ -222,19 +222,18 @@ def test_failures_raise_dvc_error_naming_the_verb(pushed: Pushed, tmp_path: Path
 
 
 @pytest.mark.slow
-def test_init_and_default_remote_on_a_new_project(tmp_path: Path) -> None:
+def test_default_remote_on_a_new_project_and_an_error_outside_one(tmp_path: Path) -> None:
     if dvc_exe() is None:
         pytest.skip("dvc is not installed")
     work, _ = make_repo_with_bare_remote(tmp_path)
-    d = Dvc(work)
-    assert not d.is_repo()
-    d.init()
-    assert d.is_repo()
-    assert d.default_remote() is None
+    assert not (work / ".dvc").is_dir()
+    dvc(work, "init")
+    assert (work / ".dvc").is_dir()
+    assert Dvc(work).default_remote() is None
     plain = tmp_path / "not git"
     plain.mkdir()
-    with pytest.raises(DvcError, match="failed to initiate DVC"):
-        Dvc(plain).init()
+    with pytest.raises(DvcError, match="you are not inside of a DVC repository"):
+        Dvc(plain).add(["x"])
 
 
 def test_missing_dvc_is_reported_with_the_install_hint(

@@ -27,6 +27,20 @@ def _git(path: Path, ceiling: Path | None = None) -> Git:
     return Git(path, env={**ISOLATED, "GIT_CEILING_DIRECTORIES": str(ceiling or path.parent)})
 
 
+def current_branch(path: Path) -> str | None:
+    """The checked-out branch, read with plain git (None when HEAD is detached)."""
+    name = git(path, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    return None if name == "HEAD" else name
+
+
+def has_staged_changes(path: Path) -> bool:
+    """Whether the index differs from HEAD, read with plain git."""
+    return (
+        subprocess.run(["git", "diff", "--cached", "--quiet"], cwd=path, check=False).returncode
+        == 1
+    )
+
+
 def test_toplevel_common_dir_head_and_branch(repo: tuple[Path, Path], tmp_path: Path) -> None:
     work, _ = repo
     (work / "sub").mkdir()
@@ -35,12 +49,12 @@ def test_toplevel_common_dir_head_and_branch(repo: tuple[Path, Path], tmp_path: 
     assert g.git_common_dir() == (work / ".git").resolve()
     sha = git(work, "rev-parse", "HEAD").strip()
     assert g.head() == sha
-    assert g.current_branch() == "main"
+    assert current_branch(work) == "main"
     assert g.rev_parse("main") == sha
     assert g.rev_parse("no-such-branch") is None
     assert g.rev_parse("--output=x") is None
     git(work, "checkout", "--quiet", "--detach")
-    assert g.current_branch() is None
+    assert current_branch(work) is None
 
     plain = tmp_path / "plain"
     plain.mkdir()
@@ -92,16 +106,16 @@ def test_commit_with_trailers_reads_back(repo: tuple[Path, Path]) -> None:
     names = ["-dash.txt", "with space.txt", "ünï.txt"]
     for name in names:
         (work / name).write_text(name)
-    assert not g.has_staged_changes()
+    assert not has_staged_changes(work)
     g.add(names)
-    assert g.has_staged_changes()
+    assert has_staged_changes(work)
     assert g.status() == dict.fromkeys(names, "A ")
 
     subject = '#42 retrain: "quotes" | pipes \x1f and; $(not run)'
     trailers = {"Promoter-Run": "0123abcd", "Promoter-Metric": "val_acc=0.93"}
     sha = g.commit(f"{subject}\n\nA body line.\nKey-Like: in the body\n\nMore body.", trailers)
     assert sha == g.head() == git(work, "rev-parse", "HEAD").strip()
-    assert not g.has_staged_changes()
+    assert not has_staged_changes(work)
     assert git(work, "log", "-1", "--format=%(trailers:key=Promoter-Run,valueonly)").strip() == (
         "0123abcd"
     )
@@ -159,8 +173,8 @@ def test_push_fetch_and_force_with_lease(repo: tuple[Path, Path], tmp_path: Path
     work, bare = repo
     g = _git(work)
     branch = "promoter/train-0123abcd"
-    g.switch_new(branch)
-    assert g.current_branch() == branch
+    git(work, "switch", "--quiet", "-C", branch)
+    assert current_branch(work) == branch
     (work / "model.txt").write_text("v1")
     g.add(["model.txt"])
     first = g.commit("v1", {})
@@ -224,10 +238,10 @@ def test_worktree_add_switch_and_remove(repo: tuple[Path, Path], tmp_path: Path)
     assert w.toplevel() == wt.resolve()
     assert w.git_common_dir() == (work / ".git").resolve()
     assert w.head() == g.head()
-    assert w.current_branch() is None
-    w.switch_new("promoter/x")
-    assert w.current_branch() == "promoter/x"
-    assert g.current_branch() == "main"
+    assert current_branch(wt) is None
+    git(wt, "switch", "--quiet", "-C", "promoter/x")
+    assert current_branch(wt) == "promoter/x"
+    assert current_branch(work) == "main"
     (wt / "scratch.txt").write_text("uncommitted")
 
     g.worktree_remove(wt)

@@ -91,14 +91,6 @@ class Git:
         """The sha of ``HEAD``."""
         return self._run("rev-parse", "--verify", "HEAD").stdout.strip()
 
-    def current_branch(self) -> str | None:
-        """The checked-out branch, or ``None`` when ``HEAD`` is detached."""
-        done = self._run("symbolic-ref", "--quiet", "HEAD", check=False)
-        ref = done.stdout.strip()
-        if done.returncode != 0 or not ref.startswith("refs/heads/"):
-            return None
-        return ref.removeprefix("refs/heads/")
-
     def rev_parse(self, ref: str) -> str | None:
         """The commit ``ref`` names, or ``None`` when it names none."""
         done = self._run(
@@ -175,10 +167,6 @@ class Git:
         if done.returncode != 0 and path.exists():
             raise self._error(done)
 
-    def switch_new(self, branch: str) -> None:
-        """Create (or reset) ``branch`` at ``HEAD`` and check it out."""
-        self._run("switch", "--quiet", "--no-track", "-C", branch)
-
     def add(self, paths: Sequence[str]) -> None:
         """Stage ``paths``."""
         if paths:
@@ -199,13 +187,6 @@ class Git:
         # --cleanup=whitespace: the default would drop a subject line such as "#42 retrain".
         self._run("commit", "--quiet", "--cleanup=whitespace", "-F", "-", input=text, identity=True)
         return self.head()
-
-    def has_staged_changes(self) -> bool:
-        """Whether the index differs from ``HEAD``."""
-        done = self._run("diff", "--cached", "--quiet", check=False)
-        if done.returncode > 1:
-            raise self._error(done)
-        return done.returncode == 1
 
     def push(
         self, remote: str, branch: str, expected_sha: str | None = None, force: bool = False
