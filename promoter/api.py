@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from promoter.champion import load_champion
 from promoter.config import (
     Config,
     find_config,
@@ -17,22 +16,23 @@ from promoter.config import (
     load_config,
     resolve_started_after,
 )
-from promoter.errors import ConfigError, UsageError
-from promoter.expr import (
+from promoter.core.champion import load_champion
+from promoter.core.expr import (
     ExpressionError,
     parse_criterion,
     parse_objective,
     parse_tie_break,
 )
-from promoter.models import Champion, Run
-from promoter.selection import Filters, Policy, Selection, op_matches, select
-from promoter.stores.base import Progress, RunListing
+from promoter.core.models import Champion, Run
+from promoter.core.selection import Filters, Policy, Selection, op_matches, select
+from promoter.errors import ConfigError, UsageError
+from promoter.runs.base import Progress, RunListing
 
 if TYPE_CHECKING:
     from promoter.forges.github import GitHubForge
-    from promoter.merge.run import MergeOutcome
-    from promoter.record import TriggerInfo
-    from promoter.stores.guild import GuildRunStore
+    from promoter.promotion.merge.run import MergeOutcome
+    from promoter.promotion.record import TriggerInfo
+    from promoter.runs.guild.store import GuildRunStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ def _guild_home(
 
 def open_store(settings: Settings) -> GuildRunStore:
     """The run store the settings point at."""
-    from promoter.stores.guild import GuildRunStore
+    from promoter.runs.guild.store import GuildRunStore
 
     return GuildRunStore(settings.guild_home, settings.cache_dir)
 
@@ -219,7 +219,7 @@ def merge(
     settings: Settings, run_id: str, preview: bool = False, replace_changed: bool = False
 ) -> MergeOutcome:
     """The Guild-merge of one run into the project (``promoter merge``)."""
-    from promoter.merge.run import merge_run
+    from promoter.promotion.merge.run import merge_run
 
     run, run_dir = find_run(settings, run_id)
     files = open_store(settings).run_files(run)
@@ -236,7 +236,7 @@ def merge(
 
 def default_forge_dir(settings: Settings) -> Path:
     """Where the local forge keeps its PRs: beside the repository's git data."""
-    from promoter.vcs.git import Git
+    from promoter.tools.git import Git
 
     return Git(settings.project).git_common_dir() / "promoter" / "pulls"
 
@@ -245,7 +245,7 @@ def cli_trigger() -> TriggerInfo:
     """A promotion started by hand: who (the OS user) and when."""
     import getpass
 
-    from promoter.record import TriggerInfo
+    from promoter.promotion.record import TriggerInfo
 
     try:
         actor: str | None = getpass.getuser()

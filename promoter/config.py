@@ -20,9 +20,9 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 import msgspec
 import yaml
 
+from promoter.core.expr import ExpressionError, parse_criterion, parse_objective, parse_tie_break
+from promoter.core.models import RunStatus
 from promoter.errors import ConfigError
-from promoter.expr import ExpressionError, parse_criterion, parse_objective, parse_tie_break
-from promoter.models import RunStatus
 
 CONFIG_CANDIDATES = (".promoter.yml", ".github/promoter.yml")
 _DURATION = re.compile(r"(\d+)\s*([mhdw])\Z")

@@ -21,9 +21,9 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' sample record
 
-from promoter.models import ScalarSeries
-from promoter.plots import draw_curves
-from promoter.record import CriterionRow, PlotRow, PromotionRecord
+from promoter.core.models import ScalarSeries
+from promoter.promotion.plots import draw_curves
+from promoter.promotion.record import CriterionRow, PlotRow, PromotionRecord
 from promoter.render.html import render_html
 from promoter.render.markdown import render_body
 from tests.records import RUN_ID, replace_run, sample_record

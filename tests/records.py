@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from promoter.record import (
+from promoter.promotion.record import (
     ChampionInfo,
     CriterionRow,
     DependencyRow,

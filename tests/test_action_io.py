@@ -12,7 +12,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promoter.action_io import (
+from promoter.errors import UsageError
+from promoter.hosts.github_actions.runner_io import (
     BAD_BOOLEAN,
     BAD_FORGE,
     BAD_RUN_ID,
@@ -38,7 +39,6 @@ from promoter.action_io import (
     valid_run_id,
     warning,
 )
-from promoter.errors import UsageError
 from promoter.triggers.commands import open_fences
 from tests.promotion import read_output_file
 

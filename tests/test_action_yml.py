@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from promoter.action_io import INPUT_NAMES
+from promoter.hosts.github_actions.runner_io import INPUT_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
@@ -28,7 +28,7 @@ def test_the_action_is_a_docker_action_built_from_the_dockerfile():
 
 
 def test_outputs_are_the_ones_the_entrypoint_writes():
-    from promoter import action
+    from promoter.hosts.github_actions import host as action
 
     source = Path(action.__file__).read_text()
     for name in ACTION["outputs"]:

@@ -9,8 +9,8 @@ import pytest
 
 from promoter.api import build_policy
 from promoter.config import find_config, load_config, resolve_started_after
+from promoter.core.models import RunStatus
 from promoter.errors import ConfigError, UsageError
-from promoter.models import RunStatus
 
 FULL = """\
 source: {type: guild, guild_home: runs-home, operation: train}

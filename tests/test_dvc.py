@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter.dvc import Dvc, DvcError, DvcOut, parse_dvc_pointer
 from promoter.errors import PromoterError
+from promoter.tools.dvc import Dvc, DvcError, DvcOut, parse_dvc_pointer
 from tests.repos import (
     commit_all,
     dvc,

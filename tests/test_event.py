@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from promoter.errors import UsageError
-from promoter.triggers.event import (
+from promoter.hosts.github_actions.event import (
     BAD_REPOSITORY,
     BAD_RUN_ID,
     BAD_URL,

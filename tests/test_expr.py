@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from promoter.expr import (
+from promoter.core.expr import (
     BoolOp,
     Comparison,
     ExpressionError,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import PromoterError
-from promoter.vcs.git import DEFAULT_EMAIL, DEFAULT_NAME, Git, GitError, valid_branch_component
+from promoter.tools.git import DEFAULT_EMAIL, DEFAULT_NAME, Git, GitError, valid_branch_component
 from tests.repos import IDENTITY, commit_all, git, make_repo_with_bare_remote
 
 # No global or system config: what the tests see does not depend on the machine.
@@ -361,7 +361,7 @@ def test_check_branch_name_rejects(name: str, repo: tuple[Path, Path]) -> None:
 
 
 def test_path_prefix(tmp_path):
-    from promoter.vcs.git import path_prefix
+    from promoter.tools.git import path_prefix
 
     (tmp_path / "ml" / "sub").mkdir(parents=True)
     assert path_prefix(tmp_path, tmp_path) == ""

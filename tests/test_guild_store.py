@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from promoter.core.models import RunStatus
 from promoter.errors import UsageError
-from promoter.models import RunStatus
-from promoter.stores.guild import GuildRunStore
+from promoter.runs.guild.store import GuildRunStore
 from tests.conftest import SHARED_FIXTURES, GuildWorld
 from tests.guildrun import guild
 

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from promoter.config import ArtifactConfig, MergeConfig
-from promoter.merge.plan import (
+from promoter.core.models import RunFile, RunFiles
+from promoter.promotion.merge.plan import (
     FileKind,
     GitState,
     TargetState,
@@ -17,7 +18,6 @@ from promoter.merge.plan import (
     plan_merge,
     safe_relpath,
 )
-from promoter.models import RunFile, RunFiles
 
 FILES = RunFiles(
     source=(

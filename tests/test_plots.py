@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from promoter.models import ScalarSeries
-from promoter.plots import draw_curves
+from promoter.core.models import ScalarSeries
+from promoter.promotion.plots import draw_curves
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CANDIDATE_RGB = (0x09, 0x69, 0xDA)
@@ -109,6 +109,6 @@ def test_hostile_names_stay_inside_out_dir(tmp_path: Path) -> None:
 
 
 def test_matplotlib_is_imported_only_when_drawing() -> None:
-    code = "import sys, promoter.plots; print('matplotlib' in sys.modules)"
+    code = "import sys, promoter.promotion.plots; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -7,17 +7,17 @@ from dataclasses import replace
 
 import yaml
 
-from promoter.champion import parse_champion
-from promoter.models import Champion, Provenance, RunFile, RunFiles
-from promoter.record import DvcRow, PrInfo, TriggerInfo
-from promoter.recordbuild import (
+from promoter.core.champion import parse_champion
+from promoter.core.models import Champion, Provenance, RunFile, RunFiles
+from promoter.core.selection import select
+from promoter.promotion.record import DvcRow, PrInfo, TriggerInfo
+from promoter.promotion.record_builder import (
     PromotionFacts,
     build_record,
     champion_document,
     guild_run_command,
     record_path,
 )
-from promoter.selection import select
 from tests.test_selection import make_run, policy
 
 FACTS = PromotionFacts(

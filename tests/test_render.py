@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from promoter.errors import ConfigError, PromoterError
-from promoter.record import (
+from promoter.promotion.record import (
     ChampionInfo,
     CriterionRow,
     DependencyRow,

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from promoter.expr import parse_criterion, parse_objective, parse_tie_break
-from promoter.models import Champion, Run, RunStatus, ScalarSeries
-from promoter.selection import Decision, Filters, Policy, select
+from promoter.core.expr import parse_criterion, parse_objective, parse_tie_break
+from promoter.core.models import Champion, Run, RunStatus, ScalarSeries
+from promoter.core.selection import Decision, Filters, Policy, select
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -231,7 +231,7 @@ def test_only_one_run() -> None:
 
 
 def test_hidden_summary_counts_and_reasons() -> None:
-    from promoter.tables import hidden_summary
+    from promoter.cli.tables import hidden_summary
 
     runs = [make_run(i, val_acc=0.5 + i / 100) for i in range(1, 4)]
     runs += [make_run(10, status=RunStatus.ERROR, val_acc=0.9)]

@@ -11,11 +11,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promoter.report import listing_json
-from promoter.stores import forked, runcache
-from promoter.stores import guild as guild_store
-from promoter.stores.guild import GuildRunStore
-from promoter.stores.plainyaml import NOT_SIMPLE, flat_mapping, plain_scalar
+from promoter.cli.report import listing_json
+from promoter.runs import forked
+from promoter.runs.guild import runcache
+from promoter.runs.guild import store as guild_store
+from promoter.runs.guild.plainyaml import NOT_SIMPLE, flat_mapping, plain_scalar
+from promoter.runs.guild.store import GuildRunStore
 from tests.conftest import GuildWorld
 from tests.guildrun import guild
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from promoter.stores.tfevents import EventFileError, read_scalars
+from promoter.runs.guild.tfevents import EventFileError, read_scalars
 
 Scalars = list[tuple[str, float, int]]
 FILTER_RUNS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "guild" / "filter-runs"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
-from promoter.workspace import find_dvc_root, worktree_dvc_config
+from promoter.tools.worktree import find_dvc_root, worktree_dvc_config
 
 
 def _parsed(text: str) -> configparser.ConfigParser:

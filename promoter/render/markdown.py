@@ -12,7 +12,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from promoter.errors import ConfigError, PromoterError
-from promoter.record import PromotionRecord
+from promoter.promotion.record import PromotionRecord
 from promoter.render.escape import MdSafe, code_block, code_span, image, link, md_escape, safe_url
 from promoter.render.format import (
     fmt_delta,

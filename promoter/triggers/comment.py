@@ -10,11 +10,11 @@ import logging
 
 from promoter.errors import PromoterError
 from promoter.forges.github import PERMISSION_LEVELS
-from promoter.promote import Outcome, PromoteRequest, PromoteResult, promote
+from promoter.hosts.github_actions.event import should_ignore
+from promoter.promotion.promote import Outcome, PromoteRequest, PromoteResult, promote
 from promoter.render.escape import code_span, link, md_escape
 from promoter.triggers.commands import Command, CommandKind, help_text, parse_command
 from promoter.triggers.context import TriggerContext, trigger_info
-from promoter.triggers.event import should_ignore
 from promoter.triggers.router import handles
 
 log = logging.getLogger("promoter")

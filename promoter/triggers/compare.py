@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from promoter.api import Settings, select_best
+from promoter.core.selection import Selection, Verdict
 from promoter.render.escape import code_span, md_escape
 from promoter.render.format import fmt_number
-from promoter.selection import Selection, Verdict
 
 
 def compare_table(settings: Settings, first: str | None, second: str | None) -> str:

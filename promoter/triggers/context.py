@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from promoter.record import TriggerInfo
+from promoter.promotion.record import TriggerInfo
 
 if TYPE_CHECKING:
-    from promoter.action_io import ActionInputs
     from promoter.api import Settings
     from promoter.forges.github import GitHubForge
-    from promoter.triggers.event import Event
+    from promoter.hosts.github_actions.event import Event
+    from promoter.hosts.github_actions.runner_io import ActionInputs
 
 
 @dataclass(frozen=True, slots=True)

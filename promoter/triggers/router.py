@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from promoter.promote import Outcome, PromoteResult
+from promoter.promotion.promote import Outcome, PromoteResult
 from promoter.triggers.context import TriggerContext
 
 Handler = Callable[[TriggerContext], PromoteResult]
@@ -23,9 +23,9 @@ def handles(*events: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def dispatch(context: TriggerContext) -> PromoteResult:
+def route(context: TriggerContext) -> PromoteResult:
     """Run the handler registered for the context's event."""
-    from promoter.triggers import comment, dispatch_event, schedule  # noqa: F401 (registers)
+    from promoter.triggers import comment, dispatch, schedule  # noqa: F401 (registers)
 
     handler = _HANDLERS.get(context.event.name)
     if handler is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promoter.promote import PromoteRequest, PromoteResult, promote
+from promoter.promotion.promote import PromoteRequest, PromoteResult, promote
 from promoter.triggers.context import TriggerContext, trigger_info
 from promoter.triggers.router import handles
 

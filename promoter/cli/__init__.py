@@ -1,0 +1,293 @@
+"""The ``promoter`` command line: parses flags, calls :mod:`promoter.api`, prints results."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from promoter import __version__, api
+from promoter.errors import PromoterError
+from promoter.runs.base import Progress, RunListing
+
+log = logging.getLogger("promoter")
+
+BUG_EXIT = 3
+
+
+def _with_settings(f: Callable[..., None]) -> Callable[..., None]:
+    """Add the options every command shares and hand the command resolved ``settings``."""
+
+    @functools.wraps(f)
+    def wrapper(
+        project: Path | None,
+        config_path: Path | None,
+        guild_home: Path | None,
+        no_cache: bool,
+        **kwargs: Any,
+    ) -> None:
+        settings = api.resolve_settings(project, config_path, guild_home, use_cache=not no_cache)
+        log.debug("config: %s", settings.config_path or "(defaults: no config file)")
+        f(settings=settings, **kwargs)
+
+    options = [
+        click.option(
+            "--project",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Project directory (default: the current directory).",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Config file (default: .promoter.yml, then .github/promoter.yml).",
+        ),
+        click.option(
+            "--guild-home",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Guild home (default: source.guild_home, then $GUILD_HOME, then ~/.guild).",
+        ),
+        click.option(
+            "--no-cache", is_flag=True, help="Read every run afresh (also: PROMOTER_NO_CACHE=1)."
+        ),
+    ]
+    decorated: Callable[..., None] = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="promoter")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
+def cli(verbose: bool, quiet: bool) -> None:
+    """Turn the best Guild AI training run into a reviewed pull request."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _progress() -> Progress | None:
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        if total >= 1000 and time.monotonic() - started > 0.5:
+            end = "\n" if done == total else "\r"
+            sys.stderr.write(f"read {done}/{total} runs{end}")
+
+    return report
+
+
+def _log_listing(settings: api.Settings, listing: RunListing, started: float) -> None:
+    for skipped in listing.skipped:
+        log.warning("warning: skipped run %s: %s", skipped.run_id, skipped.reason)
+    log.info(
+        "read %d runs%s from %s (%s) in %.2fs",
+        len(listing.runs),
+        f" ({len(listing.skipped)} skipped)" if listing.skipped else "",
+        settings.guild_home,
+        settings.guild_home_origin,
+        time.monotonic() - started,
+    )
+
+
+@cli.command()
+@_with_settings
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see README).")
+def runs(settings: api.Settings, as_json: bool) -> None:
+    """List runs: id, op, status, started, flags and the chosen scalars."""
+    started = time.monotonic()
+    listing = api.list_runs(settings, _progress())
+    _log_listing(settings, listing, started)
+    if as_json:
+        from promoter.cli.report import listing_json
+
+        click.echo(listing_json(listing))
+        return
+    from promoter.cli.tables import console, print_runs
+
+    print_runs(console(), listing, api.chosen_scalars(settings.config))
+
+
+@cli.command()
+@_with_settings
+@click.option("--run", "run_id", metavar="ID", help="Judge this run (an id or unique prefix).")
+@click.option("--objective", help="Override select.objective, e.g. 'min loss'.")
+@click.option("--all", "show_all", is_flag=True, help="Show every run, not the first 20.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see README).")
+def select(
+    settings: api.Settings,
+    run_id: str | None,
+    objective: str | None,
+    show_all: bool,
+    as_json: bool,
+) -> None:
+    """Rank the runs and explain: the winner, the champion, each criterion, why others lost."""
+    started = time.monotonic()
+    selection, listing = api.select_best(settings, run_id, objective, _progress())
+    _log_listing(settings, listing, started)
+    if as_json:
+        from promoter.cli.report import selection_json
+
+        click.echo(selection_json(selection))
+        return
+    from promoter.cli.tables import console, print_selection
+
+    print_selection(console(), selection, show_all)
+
+
+@cli.command()
+@_with_settings
+@click.argument("run_id", metavar="RUN")
+@click.option("--preview", is_flag=True, help="Show what would be copied; change nothing.")
+@click.option(
+    "--replace", "replace_changed", is_flag=True, help="Overwrite targets with uncommitted changes."
+)
+def merge(settings: api.Settings, run_id: str, preview: bool, replace_changed: bool) -> None:
+    """Copy a run's source, flags and mapped artifacts into the project (the Guild-merge)."""
+    from promoter.cli.tables import console, print_merge
+    from promoter.promotion.merge.apply import MergeRefused
+
+    outcome = api.merge(settings, run_id, preview, replace_changed)
+    print_merge(console(), outcome.plan, preview)
+    if preview and not outcome.plan.ok:
+        raise MergeRefused(outcome.plan.refusals)
+
+
+@cli.command()
+@_with_settings
+@click.option("--run", "run_id", metavar="ID", help="Promote this run (it must still win).")
+@click.option("--objective", help="Override select.objective, e.g. 'min loss'.")
+@click.option("--dry-run", is_flag=True, help="Do everything but store, push and open the PR.")
+@click.option(
+    "--forge",
+    type=click.Choice(["local", "github"]),
+    default="local",
+    show_default=True,
+    help="Where the PR is opened (local: files under --forge-dir; github: GITHUB_REPOSITORY "
+    "with GITHUB_TOKEN, GITHUB_API_URL for Enterprise).",
+)
+@click.option(
+    "--forge-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="PROMOTER_FORGE_DIR",
+    help="The local forge's directory (default: <git dir>/promoter/pulls).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def promote(
+    settings: api.Settings,
+    run_id: str | None,
+    objective: str | None,
+    dry_run: bool,
+    forge: str,
+    forge_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Select the best run, merge it on a branch, store its model with DVC, open the PR."""
+    from promoter.cli.report import promote_json
+    from promoter.forges.local import LocalForge
+    from promoter.promotion.promote import PromoteRequest
+    from promoter.promotion.promote import promote as run_promote
+
+    chosen = (
+        LocalForge(forge_dir or api.default_forge_dir(settings))
+        if forge == "local"
+        else api.github_forge_from_env(os.environ)
+    )
+    trigger = api.cli_trigger()
+    result = run_promote(settings, PromoteRequest(run_id, objective, dry_run, trigger), chosen)
+    if as_json:
+        click.echo(promote_json(result, local_forge=forge == "local"))
+        return
+    click.echo(f"{result.decision.value.upper()}  {result.summary}")
+    if result.pr_url:
+        click.echo(f"pull request #{result.pr_number}: {result.pr_url}")
+        if forge == "local":
+            click.echo(f"  as a web page: {Path(result.pr_url).with_suffix('.html')}")
+    if result.decision.value == "dry-run" and result.body:
+        click.echo("\n" + result.body)
+
+
+@cli.command()
+@_with_settings
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html"]),
+    default="md",
+    show_default=True,
+    help="Markdown (as the PR shows it) or a standalone HTML page.",
+)
+def render(settings: api.Settings, run_id: str, fmt: str) -> None:
+    """Print the PR body promoter would write for RUN (nothing is stored or pushed)."""
+    from promoter.promotion.body import render_run
+
+    click.echo(render_run(settings, run_id, html=fmt == "html"), nl=False)
+
+
+@cli.command()
+@_with_settings
+@click.argument("ref", default="HEAD")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def verify(settings: api.Settings, ref: str, as_json: bool) -> None:
+    """Check a promotion at REF: record hashes == .dvc pointers == objects in the DVC remote."""
+    from promoter.promotion.verify import VerifyFailed, verify_ref
+
+    report = verify_ref(settings, ref)
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        raise VerifyFailed(report.problems)
+
+
+@cli.command()
+def event() -> None:
+    """The CI entrypoint: read the GitHub Actions environment and handle its event."""
+    from promoter.hosts.github_actions.host import run_action
+
+    run_action(os.environ)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; map errors to exit codes (1 job failure, 2 usage or config, 3 bug)."""
+    try:
+        cli.main(args=argv, prog_name="promoter", standalone_mode=False)
+    except PromoterError as e:
+        click.echo(f"promoter: error: {e}", err=True)
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        return 2
+    except click.exceptions.Abort:
+        click.echo("promoter: aborted", err=True)
+        return 1
+    except Exception as e:
+        click.echo(f"promoter: internal error (a bug, please report it): {e!r}", err=True)
+        log.debug("".join(traceback.format_exception(e)))
+        traceback.print_exc(file=sys.stderr)
+        return BUG_EXIT
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Runs and selections as JSON (a contract, see SPEC.md) and as tables for people."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from promoter.core.models import FlagValue, Run
+from promoter.core.selection import Selection, Verdict
+from promoter.runs.base import RunListing
+
+if TYPE_CHECKING:
+    from promoter.promotion.promote import PromoteResult
+
+JsonNumber = float | str | None
+
+
+def number(value: float | None) -> JsonNumber:
+    """A float for JSON: non-finite values as the strings protobuf's JSON mapping uses."""
+    if value is None:
+        return None
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """Everything ``promoter runs --json`` says about one run."""
+    return {
+        "id": run.id,
+        "op": run.op,
+        "status": run.status.value,
+        "started": run.started.isoformat() if run.started else None,
+        "stopped": run.stopped.isoformat() if run.stopped else None,
+        "label": run.label,
+        "tags": list(run.tags),
+        "flags": dict(run.flags),
+        "scalars": {
+            name: {k: number(v) for k, v in series.summary().items()}
+            for name, series in run.scalars.items()
+        },
+        "vcs_commit": run.vcs_commit,
+        "dirty_source": run.dirty_source,
+    }
+
+
+def listing_json(listing: RunListing) -> str:
+    """``promoter runs --json``."""
+    payload = {
+        "runs": [run_json(r) for r in listing.runs],
+        "skipped": [{"id": s.run_id, "reason": s.reason} for s in listing.skipped],
+    }
+    return _dump(payload)
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    """One entry of ``select --json``'s ``runs``."""
+    return {
+        "id": verdict.run.id,
+        "op": verdict.run.op,
+        "status": verdict.run.status.value,
+        "objective": number(verdict.objective),
+        "eligible": verdict.eligible,
+        "rank": verdict.rank,
+        "reasons": list(verdict.reasons),
+        "criteria": [
+            {
+                "criterion": r.criterion.text,
+                "passed": r.passed,
+                "values": {k: number(v) for k, v in r.values.items()},
+                "problem": r.problem,
+            }
+            for r in verdict.criteria
+        ],
+        "dirty_source": verdict.run.dirty_source,
+    }
+
+
+def selection_json(selection: Selection) -> str:
+    """``promoter select --json``: the contract fields first, details after."""
+    objective = selection.policy.objective
+    winner = selection.winner
+    standing = selection.champion
+    payload = {
+        "decision": selection.decision.value,
+        "winner": winner.run.id if winner else None,
+        "champion": standing.champion.run_id if standing else None,
+        "objective": {
+            "name": str(objective.scalar),
+            "direction": objective.direction,
+            "value": number(winner.objective) if winner else None,
+        },
+        "runs": [verdict_json(v) for v in selection.verdicts],
+        "summary": selection.summary,
+        "champion_value": number(standing.value) if standing else None,
+        "improvement": number(selection.improvement),
+        "criteria": [c.text for c in selection.policy.criteria],
+    }
+    return _dump(payload)
+
+
+def _dump(payload: dict[str, Any]) -> str:
+    """Indented JSON, encoded in C (``json.dumps(indent=...)`` falls back to pure Python)."""
+    return msgspec.json.format(msgspec.json.encode(payload), indent=2).decode()
+
+
+def fmt_value(value: float | None) -> str:
+    """A scalar for a table cell."""
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if math.isfinite(value) else str(value)
+
+
+def fmt_flags(flags: dict[str, FlagValue] | Any, width: int = 40) -> str:
+    """Flags as ``a=1 b=x``, cut to ``width`` characters."""
+    text = " ".join(f"{k}={v}" for k, v in flags.items())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def scalar_columns(runs: Sequence[Run], wanted: Sequence[str], limit: int = 4) -> list[str]:
+    """The scalar columns to show: those the config names, else the first few that exist."""
+    if wanted:
+        return list(dict.fromkeys(wanted))
+    seen: dict[str, None] = {}
+    for run in runs:
+        for name in run.scalars:
+            if "#" not in name:
+                seen.setdefault(name)
+    return sorted(seen)[:limit]
+
+
+def promote_json(result: PromoteResult, local_forge: bool) -> str:
+    """The ``promote --json`` contract: decision, run, branch, PR, model md5s, record."""
+    payload: dict[str, Any] = {
+        "decision": result.decision.value,
+        "summary": result.summary,
+        "run_id": result.run_id,
+        "branch": result.branch,
+        "pr_number": result.pr_number,
+        "pr_path" if local_forge else "pr_url": result.pr_url,
+        "model_md5": dict(result.model_md5),
+        "record": result.record,
+    }
+    return _dump(payload)

@@ -1,0 +1,1 @@
+"""Pure logic: run models, the criteria language, selection and the champion; no I/O."""

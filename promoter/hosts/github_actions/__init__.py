@@ -1,0 +1,1 @@
+"""GitHub Actions: the docker action's inputs, event file, outputs and log commands."""

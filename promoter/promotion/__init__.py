@@ -1,0 +1,1 @@
+"""The promotion pipeline: merge, plan, build the branch, store the model, record, verify."""

@@ -1,0 +1,180 @@
+"""The promotion record: everything the PR body shows, as plain data (``record.yaml``).
+
+The record is built once by :func:`promoter.promotion.record_builder.build_record` and is
+the only input of the PR body template, so the body and the committed record can never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+RECORD_SCHEMA = 1
+
+
+class _Data(msgspec.Struct, kw_only=True, frozen=True):
+    pass
+
+
+class RunInfo(_Data, frozen=True):
+    """The promoted run and where it came from."""
+
+    id: str
+    short_id: str
+    op: str
+    status: str
+    label: str = ""
+    tags: list[str] = msgspec.field(default_factory=list)
+    started: str | None = None
+    stopped: str | None = None
+    host: str | None = None
+    user: str | None = None
+    vcs_commit: str | None = None
+    dirty_source: bool = False
+    sourcecode_digest: str | None = None
+    random_seed: int | None = None
+    command: list[str] = msgspec.field(default_factory=list)
+    python: str | None = None
+    packages_count: int = 0
+    packages_sha256: str | None = None
+
+
+class ObjectiveInfo(_Data, frozen=True):
+    """The objective, the candidate's value and how it compares with the champion."""
+
+    name: str
+    direction: str
+    value: float | None
+    champion_value: float | None = None
+    champion_value_source: str | None = None
+    improvement: float | None = None
+    required_improvement: float | None = None
+
+
+class CriterionRow(_Data, frozen=True):
+    """One acceptance criterion fixed in the config, checked on the candidate."""
+
+    criterion: str
+    passed: bool
+    values: dict[str, float | None]
+    problem: str | None = None
+    champion_passed: bool | None = None
+
+
+class ScalarRow(_Data, frozen=True):
+    """A scalar of the candidate beside the champion's value (last value of each series)."""
+
+    name: str
+    candidate: float | None
+    champion: float | None = None
+    delta: float | None = None
+    steps: int = 0
+
+
+class FlagRow(_Data, frozen=True):
+    """A flag of the candidate run; ``changed`` when it differs from the champion's."""
+
+    name: str
+    value: Any
+    champion: Any = None
+    champion_known: bool = False
+    changed: bool = False
+
+
+class FileRow(_Data, frozen=True):
+    """A file written into the project by the merge (DVC outputs are listed as DvcRow)."""
+
+    path: str
+    kind: str
+    sha256: str
+    size: int
+
+
+class DvcRow(_Data, frozen=True):
+    """A DVC-tracked output: its pointer and the remote it was verified in."""
+
+    path: str
+    md5: str
+    size: int | None
+    nfiles: int | None
+    remote: str
+    remote_url: str
+    verified: bool
+
+
+class DependencyRow(_Data, frozen=True):
+    """A resolved dependency of the run (data, config) with Guild's hash of it."""
+
+    path: str
+    sha1: str | None
+
+
+class PlotRow(_Data, frozen=True):
+    """An image shown in the PR, committed on the branch at ``path``."""
+
+    title: str
+    path: str
+    source: str
+
+
+class ChampionInfo(_Data, frozen=True):
+    """The champion this promotion replaces: the rollback target."""
+
+    run_id: str
+    op: str | None
+    objective_value: float | None
+    model_md5: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class TriggerInfo(_Data, frozen=True):
+    """What started the promotion."""
+
+    event: str
+    actor: str | None = None
+    time: str | None = None
+    ci_run_url: str | None = None
+
+
+class Reproduce(_Data, frozen=True):
+    """Commands that rebuild or fetch the model."""
+
+    guild_run: str
+    dvc_pull: str | None = None
+
+
+class PrInfo(_Data, frozen=True):
+    """The pull request the record belongs to."""
+
+    branch: str
+    base: str
+    title: str
+    source_commit: str | None = None
+
+
+class PromotionRecord(_Data, frozen=True, kw_only=True):
+    """Everything about one promotion, machine-readable."""
+
+    schema: int = RECORD_SCHEMA
+    decision: str
+    summary: str
+    run: RunInfo
+    objective: ObjectiveInfo
+    criteria: list[CriterionRow]
+    scalars: list[ScalarRow]
+    flags: list[FlagRow]
+    files: list[FileRow]
+    dvc: list[DvcRow]
+    dependencies: list[DependencyRow]
+    plots: list[PlotRow]
+    champion: ChampionInfo | None
+    reproduce: Reproduce
+    trigger: TriggerInfo
+    pr: PrInfo
+    tools: dict[str, str]
+
+
+def record_to_builtins(record: PromotionRecord) -> dict[str, Any]:
+    """The record as plain dicts and lists (for YAML and for templates)."""
+    data: dict[str, Any] = msgspec.to_builtins(record)
+    return data

@@ -1,0 +1,247 @@
+"""Building the promotion record from a selection and what the promotion did: pure data in/out."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import yaml
+
+from promoter.core.expr import Criterion, ScalarRef
+from promoter.core.models import Champion, FlagValue, Provenance, Run, RunFiles
+from promoter.core.selection import Selection, Verdict, check_criterion, scalar_value
+from promoter.promotion.record import (
+    ChampionInfo,
+    CriterionRow,
+    DependencyRow,
+    DvcRow,
+    FileRow,
+    FlagRow,
+    ObjectiveInfo,
+    PlotRow,
+    PrInfo,
+    PromotionRecord,
+    Reproduce,
+    RunInfo,
+    ScalarRow,
+    TriggerInfo,
+)
+
+PROMOTIONS_DIR = ".promoter/promotions"
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionFacts:
+    """What a promotion did, beyond the selection: files, DVC outputs, plots, context."""
+
+    provenance: Provenance
+    run_files: RunFiles
+    files: Sequence[FileRow]
+    dvc: Sequence[DvcRow]
+    plots: Sequence[PlotRow]
+    trigger: TriggerInfo
+    pr: PrInfo
+    tools: Mapping[str, str]
+    champion_run: Run | None = None
+    champion_model_md5: Mapping[str, str] | None = None
+
+
+def record_dir(run_id: str) -> str:
+    """Where a run's record and plots are committed."""
+    return f"{PROMOTIONS_DIR}/{run_id}"
+
+
+def record_path(run_id: str) -> str:
+    """The project path of a run's ``record.yaml``."""
+    return f"{record_dir(run_id)}/record.yaml"
+
+
+def build_record(
+    selection: Selection, facts: PromotionFacts, verdict: Verdict | None = None
+) -> PromotionRecord:
+    """The whole record of promoting ``verdict`` (default: ``selection.winner``)."""
+    winner = verdict or selection.winner
+    if winner is None:
+        raise ValueError("a record needs a run")
+    run = winner.run
+    standing = selection.champion
+    champion = standing.champion if standing else None
+    policy = selection.policy
+    required = (
+        policy.required_improvement(standing.value)
+        if standing is not None and standing.value is not None
+        else None
+    )
+    return PromotionRecord(
+        decision=selection.decision.value,
+        summary=selection.summary,
+        run=_run_info(run, facts.provenance),
+        objective=ObjectiveInfo(
+            name=str(policy.objective.scalar),
+            direction=policy.objective.direction,
+            value=winner.objective,
+            champion_value=standing.value if standing else None,
+            champion_value_source=standing.value_source if standing else None,
+            improvement=selection.improvement,
+            required_improvement=required,
+        ),
+        criteria=[
+            CriterionRow(
+                criterion=r.criterion.text,
+                passed=r.passed,
+                values=dict(r.values),
+                problem=r.problem,
+                champion_passed=_champion_passes(r.criterion, champion, facts.champion_run),
+            )
+            for r in winner.criteria
+        ],
+        scalars=_scalar_rows(run, champion, facts.champion_run),
+        flags=_flag_rows(run.flags, champion, facts.champion_run),
+        files=list(facts.files),
+        dvc=list(facts.dvc),
+        dependencies=[
+            DependencyRow(path=d.project_path or d.uri or d.run_path, sha1=d.sha1)
+            for d in facts.run_files.dependencies
+        ],
+        plots=list(facts.plots),
+        champion=ChampionInfo(
+            run_id=champion.run_id,
+            op=champion.op,
+            objective_value=standing.value if standing else None,
+            model_md5=dict(facts.champion_model_md5 or {}),
+        )
+        if champion
+        else None,
+        reproduce=Reproduce(
+            guild_run=guild_run_command(run),
+            dvc_pull=" ".join(["dvc", "pull", *(shlex.quote(d.path) for d in facts.dvc)])
+            if facts.dvc
+            else None,
+        ),
+        trigger=facts.trigger,
+        pr=facts.pr,
+        tools=dict(facts.tools),
+    )
+
+
+def _run_info(run: Run, prov: Provenance) -> RunInfo:
+    packages = "\n".join(prov.packages)
+    return RunInfo(
+        id=run.id,
+        short_id=run.short_id,
+        op=run.op,
+        status=run.status.value,
+        label=run.label,
+        tags=list(run.tags),
+        started=_iso(run.started),
+        stopped=_iso(run.stopped),
+        host=prov.host,
+        user=prov.user,
+        vcs_commit=run.vcs_commit,
+        dirty_source=run.dirty_source,
+        sourcecode_digest=prov.sourcecode_digest,
+        random_seed=prov.random_seed,
+        command=list(prov.command),
+        python=prov.python,
+        packages_count=len(prov.packages),
+        packages_sha256=hashlib.sha256(packages.encode()).hexdigest() if prov.packages else None,
+    )
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _champion_value(ref: ScalarRef, champion: Champion | None, run: Run | None) -> float | None:
+    if run is not None:
+        return scalar_value(run, ref)
+    if champion is None:
+        return None
+    return champion.scalars.get(str(ref))
+
+
+def _champion_passes(
+    criterion: Criterion, champion: Champion | None, run: Run | None
+) -> bool | None:
+    if champion is None:
+        return None
+    result = check_criterion(criterion, lambda ref: _champion_value(ref, champion, run))
+    return None if result.problem else result.passed
+
+
+def _scalar_rows(run: Run, champion: Champion | None, champion_run: Run | None) -> list[ScalarRow]:
+    rows = []
+    for key in sorted(k for k in run.scalars if "#" not in k):
+        series = run.scalars[key]
+        value = series.aggregate("last")
+        theirs = _champion_value(ScalarRef(key), champion, champion_run)
+        delta = (
+            value - theirs
+            if theirs is not None and math.isfinite(value) and math.isfinite(theirs)
+            else None
+        )
+        rows.append(ScalarRow(key, value, theirs, delta, len(series.values)))
+    return rows
+
+
+def _flag_rows(
+    flags: Mapping[str, FlagValue], champion: Champion | None, champion_run: Run | None
+) -> list[FlagRow]:
+    theirs: Mapping[str, FlagValue] | None = None
+    if champion_run is not None:
+        theirs = champion_run.flags
+    elif champion is not None and champion.flags:
+        theirs = champion.flags
+    names = sorted(set(flags) | set(theirs or {}))
+    return [
+        FlagRow(
+            name=name,
+            value=flags.get(name),
+            champion=theirs.get(name) if theirs is not None else None,
+            champion_known=theirs is not None,
+            changed=theirs is not None and theirs.get(name) != flags.get(name),
+        )
+        for name in names
+    ]
+
+
+def guild_run_command(run: Run) -> str:
+    """The ``guild run`` command that repeats the run with its flags."""
+    op = run.op
+    parts = ["guild", "run", op]
+    parts += [f"{k}={_flag_text(v)}" for k, v in sorted(run.flags.items())]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _flag_text(value: FlagValue) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "null"
+    if isinstance(value, str | int | float):
+        return str(value)
+    dumped: str = yaml.safe_dump(value, default_flow_style=True).strip()
+    return dumped
+
+
+def champion_document(record: PromotionRecord) -> dict[str, object]:
+    """``.promoter/champion.yaml``: what the next promotion must beat, and the rollback target."""
+    return {
+        "run_id": record.run.id,
+        "op": record.run.op,
+        "objective": {
+            "name": record.objective.name,
+            "direction": record.objective.direction,
+            "value": record.objective.value,
+        },
+        "scalars": {row.name: row.candidate for row in record.scalars},
+        "flags": {row.name: row.value for row in record.flags if row.value is not None},
+        "model_md5": {row.path: row.md5 for row in record.dvc},
+        "record": record_path(record.run.id),
+        "promoted_by": record.trigger.event,
+        "previous": record.champion.run_id if record.champion else None,
+    }

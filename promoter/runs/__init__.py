@@ -1,0 +1,1 @@
+"""Where runs come from: the run-store interface, its registry and one package per store."""

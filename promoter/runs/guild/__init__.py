@@ -1,0 +1,1 @@
+"""Guild AI runs read straight from a Guild home's run directories."""

@@ -1,0 +1,1 @@
+"""Thin wrappers of external command-line tools: git, dvc and the scratch worktree."""

@@ -1,1 +1,0 @@
-"""Adapters for the version-control tools promoter drives: git (and, beside it, dvc)."""
