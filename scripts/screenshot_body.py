@@ -22,6 +22,7 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' sample record
 
 from promoter.core.models import ScalarSeries
+from promoter.forges.github import GitHubForge
 from promoter.promotion.plots import draw_curves
 from promoter.promotion.record import CriterionRow, PlotRow, PromotionRecord
 from promoter.render.html import render_html
@@ -74,6 +75,7 @@ def main() -> int:
         image_url=lambda p: Path(p).relative_to(out.parent).as_posix(),
         record_url="record.yaml",
         marker=marker,
+        max_chars=GitHubForge.body_limit,
     )
     page = render_html(body, record.pr.title)
     if args.open:

@@ -103,7 +103,7 @@ def sample_record(**changes: Any) -> PromotionRecord:
             model_md5={"models/model.pkl": "0cc175b9c0f1b6a831c399e269772661"},
         ),
         reproduce=Reproduce(
-            guild_run="guild run train batch_size=64 epochs=20 lr=0.01",
+            command="guild run train batch_size=64 epochs=20 lr=0.01",
             dvc_pull="dvc pull models/model.pkl",
         ),
         trigger=TriggerInfo("schedule", "octocat", "2024-05-02T03:00:00Z", CI_URL),

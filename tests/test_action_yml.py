@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -27,9 +28,30 @@ def test_the_action_is_a_docker_action_built_from_the_dockerfile():
     assert (ROOT / "Dockerfile").is_file()
 
 
-def test_outputs_are_the_ones_the_entrypoint_writes():
-    from promoter.hosts.github_actions import host as action
+def test_outputs_are_the_ones_the_action_writes(tmp_path):
+    """Every output action.yml declares is written, and nothing else: read back from the
+    GITHUB_OUTPUT file the way the runner reads it."""
+    import io
 
-    source = Path(action.__file__).read_text()
-    for name in ACTION["outputs"]:
-        assert f'"{name}"' in source, name
+    from promoter.hosts.github_actions.host import GitHubActions
+    from promoter.promotion.promote import Outcome, PromoteResult
+    from promoter.triggers.result import TriggerResult
+    from tests.promotion import read_output_file
+
+    output = tmp_path / "output"
+    host = GitHubActions({"GITHUB_OUTPUT": str(output), "INPUT_TOKEN": "t"}, io.StringIO())
+    host.begin()
+    promoted = PromoteResult(
+        Outcome.PROMOTED,
+        "run a beats b",
+        "a" * 32,
+        "promote/train",
+        7,
+        "https://x/pull/7",
+        {"models/m.pkl": "b" * 32},
+    )
+    host.succeed(TriggerResult.of(promoted))
+    written = read_output_file(output.read_text())
+    assert set(written) == set(ACTION["outputs"])
+    assert written["decision"] == "promoted" and written["pr-number"] == "7"
+    assert json.loads(written["model-md5"]) == {"models/m.pkl": "b" * 32}

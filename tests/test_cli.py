@@ -289,12 +289,12 @@ def test_console_script_exit_codes(project: Path) -> None:
 def test_a_bug_exits_3_with_a_short_note(
     capsys: pytest.CaptureFixture[str], project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from promoter import api
+    from promoter.runs.guild.store import GuildRunStore
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api, "list_runs", broken)
+    monkeypatch.setattr(GuildRunStore, "list_runs", broken)
     code, out, err = run_cli(
         capsys, "runs", "--project", str(project), "--guild-home", str(project)
     )

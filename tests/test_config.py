@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from promoter.api import build_policy
 from promoter.config import find_config, load_config, resolve_started_after
 from promoter.core.models import RunStatus
+from promoter.core.policy import build_policy
 from promoter.errors import ConfigError, UsageError
 
 FULL = """\
@@ -186,7 +186,7 @@ def test_yaml_dates_are_accepted(tmp_path: Path) -> None:
 
 
 def test_chosen_scalars_follow_the_config(tmp_path: Path) -> None:
-    from promoter.api import chosen_scalars
+    from promoter.core.policy import chosen_scalars
 
     text = "select: {objective: max val_acc, where: ['max:loss < 2 and val_acc > 0.5', 'lat < 3']}"
     assert chosen_scalars(load_config(write(tmp_path, text))) == ["val_acc", "max:loss", "lat"]

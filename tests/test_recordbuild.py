@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import replace
+from pathlib import Path
 
-import yaml
-
-from promoter.core.champion import parse_champion
+from promoter.core.champion import champion_yaml, parse_champion
 from promoter.core.models import Champion, Provenance, RunFile, RunFiles
 from promoter.core.selection import select
 from promoter.promotion.record import DvcRow, PrInfo, TriggerInfo
 from promoter.promotion.record_builder import (
-    PromotionFacts,
+    RecordFacts,
     build_record,
     champion_document,
-    guild_run_command,
     record_path,
 )
+from promoter.runs.guild.store import GuildRunStore
 from tests.test_selection import make_run, policy
 
-FACTS = PromotionFacts(
+FACTS = RecordFacts(
     provenance=Provenance(host="gpu-1", user="alice", packages=("numpy==2.0", "scikit-learn==1.5")),
+    reproduce="guild run train lr=0.2 seed=1",
     run_files=RunFiles(
         source=(),
         dependencies=(RunFile("data.csv", "dependency", "data/data.csv", "d" * 40),),
@@ -81,8 +81,8 @@ def test_champion_document_reads_back_as_the_next_champion():
     selection, _ = _selection()
     record = build_record(selection, FACTS)
     document = champion_document(record)
-    assert document["record"] == record_path(record.run.id)
-    champion = parse_champion(yaml.safe_dump(document), "champion.yaml")
+    assert document.record == record_path(record.run.id)
+    champion = parse_champion(champion_yaml(document), "champion.yaml")
     assert champion.run_id == record.run.id
     assert champion.objective_value == 0.95
     assert champion.model_md5 == {"models/m.pkl": "a" * 32}
@@ -91,5 +91,5 @@ def test_champion_document_reads_back_as_the_next_champion():
 
 def test_guild_run_command_quotes_hostile_flag_values():
     run = replace(make_run(3), flags={"name": "a b; rm -rf /", "on": True, "list": [1, 2]})
-    words = shlex.split(guild_run_command(run))
+    words = shlex.split(GuildRunStore(Path("/nowhere")).reproduce(run))
     assert words == ["guild", "run", "train", "list=[1, 2]", "name=a b; rm -rf /", "on=yes"]

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from promoter.errors import ConfigError, PromoterError
+from promoter.forges.github import GitHubForge
 from promoter.promotion.record import (
     ChampionInfo,
     CriterionRow,
@@ -71,7 +72,12 @@ def many_flags(n: int) -> PromotionRecord:
 
 
 def render(record: PromotionRecord, **kw: Any) -> str:
-    args: dict[str, Any] = {"image_url": image_url, "record_url": RECORD_URL, "marker": MARKER}
+    args: dict[str, Any] = {
+        "image_url": image_url,
+        "record_url": RECORD_URL,
+        "marker": MARKER,
+        "max_chars": GitHubForge.body_limit,
+    }
     return render_body(record, **(args | kw))
 
 
@@ -315,7 +321,7 @@ def hostile(value: str) -> PromotionRecord:
         champion=ChampionInfo(
             run_id=value, op=value, objective_value=1.0, model_md5={value: value}
         ),
-        reproduce=Reproduce(guild_run=value, dvc_pull=value),
+        reproduce=Reproduce(command=value, dvc_pull=value),
         trigger=TriggerInfo(value, value, value, value),
         pr=PrInfo(branch=value, base=value, title=value),
         tools={value: value},

@@ -37,6 +37,7 @@ def make_run(
         tags=tags,
         scalars=scalars,
         vcs_commit=vcs,
+        dirty_source=bool(vcs and vcs.endswith("*")),
         batch=batch,
     )
 

@@ -125,13 +125,13 @@ def same(a: object, b: object) -> bool:
 
 def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     reads: list[str] = []
-    real = guild_store._read_run
+    real = guild_store.read_run
 
     def spy(path: str, name: str):  # type: ignore[no-untyped-def]
         reads.append(name)
         return real(path, name)
 
-    monkeypatch.setattr(guild_store, "_read_run", spy)
+    monkeypatch.setattr(guild_store, "read_run", spy)
     return reads
 
 

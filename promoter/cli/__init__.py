@@ -1,4 +1,5 @@
-"""The ``promoter`` command line: parses flags, calls :mod:`promoter.api`, prints results."""
+"""The ``promoter`` command line: parses flags into settings, calls the pipeline, prints
+results. No logic lives here."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from promoter import __version__, api
+from promoter import __version__
 from promoter.errors import PromoterError
-from promoter.runs.base import Progress, RunListing
+from promoter.runs.base import Progress, RunListing, RunStore
+from promoter.settings import Settings, resolve_settings
+
+if TYPE_CHECKING:
+    from promoter.forges.registry import ForgeName
+    from promoter.promotion.record import TriggerInfo
 
 log = logging.getLogger("promoter")
 
@@ -34,7 +40,8 @@ def _with_settings(f: Callable[..., None]) -> Callable[..., None]:
         no_cache: bool,
         **kwargs: Any,
     ) -> None:
-        settings = api.resolve_settings(project, config_path, guild_home, use_cache=not no_cache)
+        options = {"guild_home": str(guild_home)} if guild_home else {}
+        settings = resolve_settings(project, config_path, options, use_cache=not no_cache)
         log.debug("config: %s", settings.config_path or "(defaults: no config file)")
         f(settings=settings, **kwargs)
 
@@ -92,15 +99,20 @@ def _progress() -> Progress | None:
     return report
 
 
-def _log_listing(settings: api.Settings, listing: RunListing, started: float) -> None:
+def _store(settings: Settings) -> RunStore:
+    from promoter.runs.registry import open_store
+
+    return open_store(settings)
+
+
+def _log_listing(store: RunStore, listing: RunListing, started: float) -> None:
     for skipped in listing.skipped:
         log.warning("warning: skipped run %s: %s", skipped.run_id, skipped.reason)
     log.info(
-        "read %d runs%s from %s (%s) in %.2fs",
+        "read %d runs%s from %s in %.2fs",
         len(listing.runs),
         f" ({len(listing.skipped)} skipped)" if listing.skipped else "",
-        settings.guild_home,
-        settings.guild_home_origin,
+        store.location,
         time.monotonic() - started,
     )
 
@@ -108,11 +120,14 @@ def _log_listing(settings: api.Settings, listing: RunListing, started: float) ->
 @cli.command()
 @_with_settings
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see README).")
-def runs(settings: api.Settings, as_json: bool) -> None:
+def runs(settings: Settings, as_json: bool) -> None:
     """List runs: id, op, status, started, flags and the chosen scalars."""
+    from promoter.core.policy import chosen_scalars
+
     started = time.monotonic()
-    listing = api.list_runs(settings, _progress())
-    _log_listing(settings, listing, started)
+    store = _store(settings)
+    listing = store.list_runs(_progress())
+    _log_listing(store, listing, started)
     if as_json:
         from promoter.cli.report import listing_json
 
@@ -120,7 +135,7 @@ def runs(settings: api.Settings, as_json: bool) -> None:
         return
     from promoter.cli.tables import console, print_runs
 
-    print_runs(console(), listing, api.chosen_scalars(settings.config))
+    print_runs(console(), listing, chosen_scalars(settings.config))
 
 
 @cli.command()
@@ -130,16 +145,19 @@ def runs(settings: api.Settings, as_json: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Show every run, not the first 20.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see README).")
 def select(
-    settings: api.Settings,
+    settings: Settings,
     run_id: str | None,
     objective: str | None,
     show_all: bool,
     as_json: bool,
 ) -> None:
     """Rank the runs and explain: the winner, the champion, each criterion, why others lost."""
+    from promoter.candidates import select_best
+
     started = time.monotonic()
-    selection, listing = api.select_best(settings, run_id, objective, _progress())
-    _log_listing(settings, listing, started)
+    store = _store(settings)
+    selection, listing = select_best(settings, store, run_id, objective, _progress())
+    _log_listing(store, listing, started)
     if as_json:
         from promoter.cli.report import selection_json
 
@@ -157,12 +175,15 @@ def select(
 @click.option(
     "--replace", "replace_changed", is_flag=True, help="Overwrite targets with uncommitted changes."
 )
-def merge(settings: api.Settings, run_id: str, preview: bool, replace_changed: bool) -> None:
+def merge(settings: Settings, run_id: str, preview: bool, replace_changed: bool) -> None:
     """Copy a run's source, flags and mapped artifacts into the project (the Guild-merge)."""
     from promoter.cli.tables import console, print_merge
     from promoter.promotion.merge.apply import MergeRefused
+    from promoter.promotion.merge.run import merge_into_project
 
-    outcome = api.merge(settings, run_id, preview, replace_changed)
+    outcome = merge_into_project(
+        settings, _store(settings), run_id, preview=preview, replace_changed=replace_changed
+    )
     print_merge(console(), outcome.plan, preview)
     if preview and not outcome.plan.ok:
         raise MergeRefused(outcome.plan.refusals)
@@ -189,27 +210,24 @@ def merge(settings: api.Settings, run_id: str, preview: bool, replace_changed: b
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def promote(
-    settings: api.Settings,
+    settings: Settings,
     run_id: str | None,
     objective: str | None,
     dry_run: bool,
-    forge: str,
+    forge: ForgeName,
     forge_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Select the best run, merge it on a branch, store its model with DVC, open the PR."""
     from promoter.cli.report import promote_json
-    from promoter.forges.local import LocalForge
+    from promoter.forges.registry import make_forge, target_from_env
     from promoter.promotion.promote import PromoteRequest
     from promoter.promotion.promote import promote as run_promote
 
-    chosen = (
-        LocalForge(forge_dir or api.default_forge_dir(settings))
-        if forge == "local"
-        else api.github_forge_from_env(os.environ)
-    )
-    trigger = api.cli_trigger()
-    result = run_promote(settings, PromoteRequest(run_id, objective, dry_run, trigger), chosen)
+    directory = (forge_dir or _default_forge_dir(settings)) if forge == "local" else None
+    chosen = make_forge(target_from_env(forge, settings.env, directory))
+    request = PromoteRequest(run_id, objective, dry_run, _cli_trigger())
+    result = run_promote(settings, _store(settings), chosen, request)
     if as_json:
         click.echo(promote_json(result, local_forge=forge == "local"))
         return
@@ -233,18 +251,18 @@ def promote(
     show_default=True,
     help="Markdown (as the PR shows it) or a standalone HTML page.",
 )
-def render(settings: api.Settings, run_id: str, fmt: str) -> None:
+def render(settings: Settings, run_id: str, fmt: str) -> None:
     """Print the PR body promoter would write for RUN (nothing is stored or pushed)."""
     from promoter.promotion.body import render_run
 
-    click.echo(render_run(settings, run_id, html=fmt == "html"), nl=False)
+    click.echo(render_run(settings, _store(settings), run_id, html=fmt == "html"), nl=False)
 
 
 @cli.command()
 @_with_settings
 @click.argument("ref", default="HEAD")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-def verify(settings: api.Settings, ref: str, as_json: bool) -> None:
+def verify(settings: Settings, ref: str, as_json: bool) -> None:
     """Check a promotion at REF: record hashes == .dvc pointers == objects in the DVC remote."""
     from promoter.promotion.verify import VerifyFailed, verify_ref
 
@@ -260,10 +278,34 @@ def verify(settings: api.Settings, ref: str, as_json: bool) -> None:
 
 @cli.command()
 def event() -> None:
-    """The CI entrypoint: read the GitHub Actions environment and handle its event."""
-    from promoter.hosts.github_actions.host import run_action
+    """The CI entrypoint: read the CI host's environment and handle its event."""
+    from promoter.hosts.base import run_event
+    from promoter.hosts.registry import detect_host
 
-    run_action(os.environ)
+    run_event(detect_host(os.environ))
+
+
+def _default_forge_dir(settings: Settings) -> Path:
+    """Where the local forge keeps its PRs: beside the repository's git data."""
+    from promoter.tools.git import Git
+
+    return Git(settings.project).git_common_dir() / "promoter" / "pulls"
+
+
+def _cli_trigger() -> TriggerInfo:
+    """A promotion started by hand: who (the OS user) and when."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from promoter.promotion.record import TriggerInfo
+
+    try:
+        actor: str | None = getpass.getuser()
+    except (KeyError, OSError):
+        actor = None
+    return TriggerInfo(
+        event="cli", actor=actor, time=datetime.now(UTC).isoformat(timespec="seconds")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

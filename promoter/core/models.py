@@ -84,7 +84,12 @@ def _first_index(steps: Sequence[int]) -> int:
 
 @dataclass(frozen=True)
 class Run:
-    """One training run as a run store reads it."""
+    """One training run as a run store reads it.
+
+    ``vcs_commit`` is the source revision as the store reports it (Guild: ``git:<sha>``, with
+    ``*`` when dirty); ``source_commit`` is the bare commit sha and ``dirty_source`` says the
+    run started from uncommitted changes.
+    """
 
     id: str
     op: str
@@ -96,17 +101,14 @@ class Run:
     flags: Mapping[str, FlagValue] = field(default_factory=dict)
     scalars: Mapping[str, ScalarSeries] = field(default_factory=dict)
     vcs_commit: str | None = None
+    source_commit: str | None = None
+    dirty_source: bool = False
     batch: bool = False
 
     @property
     def short_id(self) -> str:
         """The first eight characters of the id, as Guild shows them."""
         return self.id[:8]
-
-    @property
-    def dirty_source(self) -> bool:
-        """True when the run started from a working tree with uncommitted changes."""
-        return bool(self.vcs_commit and self.vcs_commit.endswith("*"))
 
     def scalar(self, name: str) -> ScalarSeries | None:
         """The series for a scalar name: ``tag`` or Guild's ``prefix#tag``."""

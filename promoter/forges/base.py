@@ -1,26 +1,59 @@
-"""The narrow interface every forge implements, and the hidden marker that finds our PRs."""
+"""The one interface every forge implements (local files, GitHub, GitLab): pull requests,
+comments, reactions and roles, in forge-neutral terms.
+
+A forge only moves data: which pull request is a promotion (the hidden marker) is decided
+in :mod:`promoter.forges.markers`, what to do with it in :mod:`promoter.promotion.planner`.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Protocol
 
-MARKER = re.compile(r"<!-- promoter:op=(?P<op>[^ <>]+) run=(?P<run>[0-9a-f]{32}) -->")
+
+class Role(IntEnum):
+    """What a user may do in a repository, ordered: GitHub's roles, GitLab's access levels."""
+
+    NONE = 0
+    READ = 1
+    TRIAGE = 2
+    WRITE = 3
+    MAINTAIN = 4
+    ADMIN = 5
+
+    @classmethod
+    def named(cls, name: str) -> Role:
+        """The role a config names (``commands.min_permission``): read, triage, write, ..."""
+        return cls[name.upper()]
+
+    def __str__(self) -> str:
+        return self.name.lower()
 
 
-def marker(op: str, run_id: str) -> str:
-    """The hidden line that identifies a promotion PR and the run it promotes."""
-    safe_op = re.sub(r"[^A-Za-z0-9_.:/-]", "-", op) or "op"
-    return f"<!-- promoter:op={safe_op} run={run_id} -->"
+class Reaction(StrEnum):
+    """The bot's reactions to a command: started, done, and refused or failed."""
+
+    EYES = "eyes"
+    ROCKET = "rocket"
+    CONFUSED = "confused"
 
 
-def marked_run(body: str) -> str | None:
-    """The run id in a body's marker, or ``None`` when the body is not a promotion's."""
-    found = MARKER.findall(body)
-    return found[-1][1] if found else None
+class PullState(StrEnum):
+    """A pull (merge) request's state, as promoter asks for it."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class CommentRef:
+    """Where a comment is: the pull request or issue ``number`` and the comment's own id."""
+
+    number: int
+    comment_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,38 +73,51 @@ class PullRequestDraft:
 
 @dataclass(frozen=True, slots=True)
 class PullRequest:
-    """An open pull request as the forge reports it."""
+    """A pull request as the forge reports it."""
 
     number: int
     url: str
     branch: str
     title: str
     body: str
+    state: PullState = PullState.OPEN
 
 
 class Forge(Protocol):
-    """Opens and updates promotion pull requests."""
+    """Pull requests and the bot's conversation on one repository."""
 
     name: str
+    body_limit: int
+    """The longest PR body the forge accepts, in characters."""
+    comment_limit: int
+    """The longest comment the forge accepts, in characters."""
 
-    def find_open(self, branch: str) -> PullRequest | None:
-        """The open promotion PR from ``branch`` (carrying our marker), if any."""
+    def pulls(self, branch: str, state: PullState = PullState.OPEN) -> Sequence[PullRequest]:
+        """Pull requests from ``branch`` of this repository in ``state``, newest first."""
         ...
 
     def create(self, draft: PullRequestDraft) -> PullRequest:
-        """Open a new PR."""
+        """Open a new PR with the draft's labels, reviewers and assignees."""
         ...
 
     def update(self, number: int, draft: PullRequestDraft) -> PullRequest:
-        """Replace title, body and labels of an open PR."""
+        """Make an open PR say what the draft says: title, body, labels, people."""
         ...
 
     def comment(self, number: int, body: str) -> None:
-        """Add a comment to a PR."""
+        """Add a comment to a PR or issue."""
         ...
 
     def close(self, number: int) -> None:
         """Close a PR without merging it."""
+        ...
+
+    def react(self, ref: CommentRef, reaction: Reaction) -> None:
+        """Add a reaction to a comment."""
+        ...
+
+    def role(self, user: str) -> Role:
+        """The user's role in the repository, asked of the forge (never of an event)."""
         ...
 
     def image_url(self, commit: str, path: str, branch: str) -> str:

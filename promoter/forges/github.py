@@ -7,14 +7,21 @@ friends never pay for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from promoter.errors import PromoterError
-from promoter.forges.base import PullRequest, PullRequestDraft, marked_run
+from promoter.forges.base import (
+    CommentRef,
+    PullRequest,
+    PullRequestDraft,
+    PullState,
+    Reaction,
+    Role,
+)
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest as GhPull
@@ -31,7 +38,7 @@ BAD_CREDENTIALS = (
     "GitHub rejected the token (401 Bad credentials): check the action's `token` input "
     "(default: github.token) and that it is not expired"
 )
-PERMISSION_LEVELS = ("none", "read", "triage", "write", "maintain", "admin")
+BODY_LIMIT = 65_536
 
 T = TypeVar("T")
 
@@ -48,10 +55,8 @@ class GitHubSettings:
     seconds_between_writes: float = 1.0
     retries: int = 6
 
-    def paced(self, env: Mapping[str, str]) -> GitHubSettings:
-        """Scale PyGithub's pauses between requests by ``PROMOTER_GITHUB_PACING`` (default 1;
-        0 for tests against a local fake)."""
-        factor = float(env.get("PROMOTER_GITHUB_PACING", "1"))
+    def paced(self, factor: float) -> GitHubSettings:
+        """PyGithub's pauses between requests scaled by ``factor`` (0 for a local fake)."""
         return replace(
             self,
             seconds_between_requests=self.seconds_between_requests * factor,
@@ -63,6 +68,8 @@ class GitHubForge:
     """Promotion PRs on one GitHub repository."""
 
     name = "github"
+    body_limit = BODY_LIMIT
+    comment_limit = BODY_LIMIT
 
     def __init__(self, settings: GitHubSettings) -> None:
         from github import Auth, Github, GithubRetry
@@ -84,17 +91,17 @@ class GitHubForge:
             self._repo = self._call(lambda: self._github.get_repo(self.settings.repository))
         return self._repo
 
-    def find_open(self, branch: str) -> PullRequest | None:
-        """The open PR from ``branch`` in this repository whose body carries our marker."""
+    def pulls(self, branch: str, state: PullState = PullState.OPEN) -> list[PullRequest]:
+        """PRs from ``branch`` of this repository (not of forks) in ``state``, newest first."""
         owner = self.settings.repository.split("/", 1)[0]
 
-        def first() -> PullRequest | None:
-            for pull in self.repo.get_pulls(state="open", head=f"{owner}:{branch}"):
-                if pull.head.ref == branch and marked_run(pull.body or ""):
-                    return _pull(pull)
-            return None
+        def listed() -> list[PullRequest]:
+            found = self.repo.get_pulls(
+                state=state.value, head=f"{owner}:{branch}", sort="created", direction="desc"
+            )
+            return [_pull(p) for p in found if p.head.ref == branch]
 
-        return self._call(first)
+        return self._call(listed)
 
     def create(self, draft: PullRequestDraft) -> PullRequest:
         """Open the PR, then set labels, assignees and reviewers."""
@@ -126,31 +133,31 @@ class GitHubForge:
         """Close a PR without merging it."""
         self._call(lambda: self.repo.get_pull(number).edit(state="closed"))
 
-    def react(self, comment_id: int, content: str) -> None:
-        """A reaction (``eyes``, ``rocket``, ``confused``...) on an issue comment."""
+    def react(self, ref: CommentRef, reaction: Reaction) -> None:
+        """A reaction on an issue or PR comment (GitHub's contents are the same words)."""
 
         # One request, no repository fetch first: this is the bot's first sign of life.
-        url = f"/repos/{self.settings.repository}/issues/comments/{comment_id}/reactions"
+        url = f"/repos/{self.settings.repository}/issues/comments/{ref.comment_id}/reactions"
         self._call(
             lambda: self._github.requester.requestJsonAndCheck(
-                "POST", url, input={"content": content}
+                "POST", url, input={"content": reaction.value}
             )
         )
 
-    def permission(self, login: str) -> str:
-        """The user's role on the repository: none, read, triage, write, maintain or admin
-        (a custom role falls back to the base permission GitHub reports for it)."""
+    def role(self, user: str) -> Role:
+        """The user's role on the repository (a custom role falls back to the base
+        permission GitHub reports for it; no collaborator is ``Role.NONE``)."""
         from github import GithubException
 
         try:
-            role = self._call(lambda: self.repo.get_collaborator_role_name(login))
+            name = self._call(lambda: self.repo.get_collaborator_role_name(user))
         except PromoterError as e:
             if isinstance(e.__cause__, GithubException) and e.__cause__.status == 404:
-                return "none"
+                return Role.NONE
             raise
-        if role in PERMISSION_LEVELS:
-            return role
-        return self._call(lambda: self.repo.get_collaborator_permission(login))
+        if name.upper() not in Role.__members__:
+            name = self._call(lambda: self.repo.get_collaborator_permission(user))
+        return Role.named(name) if name.upper() in Role.__members__ else Role.NONE
 
     def image_url(self, commit: str, path: str, branch: str) -> str:
         """A blob link at the commit SHA with ``?raw=true``: GitHub redirects it to a
@@ -187,7 +194,10 @@ def _split_reviewers(reviewers: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _pull(pull: GhPull) -> PullRequest:
-    return PullRequest(pull.number, pull.html_url, pull.head.ref, pull.title, pull.body or "")
+    state = PullState.OPEN if pull.state == "open" else PullState.CLOSED
+    return PullRequest(
+        pull.number, pull.html_url, pull.head.ref, pull.title, pull.body or "", state
+    )
 
 
 @contextmanager

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import PromoterError
-from promoter.forges.base import PullRequest, PullRequestDraft, marked_run
+from promoter.forges.base import (
+    CommentRef,
+    PullRequest,
+    PullRequestDraft,
+    PullState,
+    Reaction,
+    Role,
+)
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -24,16 +31,17 @@ class LocalForge:
     the files their bodies link under ``files/<branch>/``."""
 
     name = "local"
+    # As GitHub's, so that what the demo shows is what a GitHub PR would hold.
+    body_limit = 65_536
+    comment_limit = 65_536
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def find_open(self, branch: str) -> PullRequest | None:
-        """The open PR from ``branch`` whose body carries a promoter marker."""
-        for data in self._all():
-            if data["state"] == "open" and data["branch"] == branch and marked_run(data["body"]):
-                return self._pull(data)
-        return None
+    def pulls(self, branch: str, state: PullState = PullState.OPEN) -> list[PullRequest]:
+        """PRs from ``branch`` in ``state``, newest first."""
+        found = [d for d in self._all() if d["branch"] == branch and d["state"] == state.value]
+        return [self._pull(d) for d in sorted(found, key=lambda d: -int(d["number"]))]
 
     def create(self, draft: PullRequestDraft) -> PullRequest:
         """Write a new PR file (and its Markdown and HTML bodies)."""
@@ -57,6 +65,18 @@ class LocalForge:
         data = self._load(number)
         data.update(state="closed", updated=_now())
         self._write_json(number, data)
+
+    def react(self, ref: CommentRef, reaction: Reaction) -> None:
+        """Record a reaction on a comment of a PR file (by the comment's id)."""
+        data = self._load(ref.number)
+        data.setdefault("reactions", []).append(
+            {"comment": ref.comment_id, "content": reaction.value, "created": _now()}
+        )
+        self._write_json(ref.number, data)
+
+    def role(self, user: str) -> Role:
+        """Whoever runs promoter on local files owns them."""
+        return Role.ADMIN
 
     def image_url(self, commit: str, path: str, branch: str) -> str:
         """Images are copied beside the PR files; the body links them relatively."""
@@ -100,7 +120,12 @@ class LocalForge:
     def _pull(self, data: dict[str, Any]) -> PullRequest:
         number = int(data["number"])
         return PullRequest(
-            number, str(self.path_of(number)), data["branch"], data["title"], data["body"]
+            number,
+            str(self.path_of(number)),
+            data["branch"],
+            data["title"],
+            data["body"],
+            PullState(data["state"]),
         )
 
     def _write_json(self, number: int, data: dict[str, Any]) -> None:

@@ -1,47 +1,88 @@
-"""``promoter render``: the PR body for any run, from a merge preview (nothing written)."""
+"""The PR body: a promotion record rendered for a forge, and ``promoter render`` for any run
+from a merge preview (nothing written, nothing fetched)."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from promoter.api import Settings, open_store, select_best
+from promoter.candidates import select_best
 from promoter.errors import UsageError
-from promoter.forges.base import marker
-from promoter.promotion.build import user_template
-from promoter.promotion.merge.apply import file_digest
+from promoter.forges.base import Forge
+from promoter.forges.local import LocalForge
+from promoter.forges.markers import marker
+from promoter.promotion.merge.apply import file_digest, inside
 from promoter.promotion.merge.plan import Copy, plan_merge
-from promoter.promotion.promote import branch_name, title_of
-from promoter.promotion.record import FileRow, PrInfo, TriggerInfo
-from promoter.promotion.record_builder import PromotionFacts, build_record
+from promoter.promotion.naming import branch_name, title_of
+from promoter.promotion.record import FileRow, PrInfo, PromotionRecord, TriggerInfo
+from promoter.promotion.record_builder import RecordFacts, build_record, record_path
+from promoter.runs.base import RunStore
+from promoter.settings import Settings
 
 
-def render_run(settings: Settings, run_id: str, html: bool = False) -> str:
-    """The body (Markdown, or an HTML page) of promoting ``run_id`` as things stand."""
+def user_template(settings: Settings) -> str | None:
+    """The text of ``pr.template`` (a file inside the project), or ``None`` for the default."""
+    name = settings.config.pr.template
+    if not name:
+        return None
+    path = settings.project / name
+    if not inside(settings.project.resolve(), path) or not path.is_file():
+        raise UsageError(f"pr.template: {name} is not a file in the project")
+    return path.read_text(encoding="utf-8")
+
+
+def render_record_body(
+    settings: Settings,
+    record: PromotionRecord,
+    forge: Forge,
+    branch: str,
+    commit: str,
+    prefix: str,
+) -> str:
+    """The PR body for a record, images and the record linked the way ``forge`` shows them,
+    within the forge's size limit; ``prefix`` is the project's directory in the repository
+    (``""`` or ``"sub/"``)."""
     from promoter.render.markdown import render_body
 
-    selection, listing = select_best(settings, run=run_id)
+    return render_body(
+        record,
+        image_url=lambda p: forge.image_url(commit, prefix + p, branch),
+        record_url=forge.file_url(commit, prefix + record_path(record.run.id), branch),
+        marker=marker(record.run.op, record.run.id),
+        max_chars=forge.body_limit,
+        template_text=user_template(settings),
+        template_name=settings.config.pr.template,
+    )
+
+
+def render_run(settings: Settings, store: RunStore, run_id: str, html: bool = False) -> str:
+    """The body (Markdown, or an HTML page) of promoting ``run_id`` as things stand, as the
+    default (local) forge would show it."""
+    from promoter.render.markdown import render_body
+
+    selection, listing = select_best(settings, store, run=run_id)
     if not selection.verdicts:
         raise UsageError(f"run {run_id} is not a candidate")
     verdict = selection.verdicts[0]
     run = verdict.run
-    store = open_store(settings)
-    run_dir = store.runs_dir / run.id
     files = store.run_files(run)
     plan = plan_merge(files, settings.config.merge, run.flags)
+    # As in a promotion: DVC outputs are not hashed here (DVC's md5 is their identity).
+    hashed = [c for c in plan.copies if not c.dvc]
+    run_dir = store.materialize(run, [c.run_path for c in hashed if c.run_path is not None])
     champion = selection.champion.champion if selection.champion else None
-    facts = PromotionFacts(
+    facts = RecordFacts(
         provenance=store.provenance(run),
+        reproduce=store.reproduce(run),
         run_files=files,
-        # As in a promotion: DVC outputs are not hashed here (DVC's md5 is their identity).
-        files=[_row(run_dir, c) for c in plan.copies if not c.dvc],
+        files=[_row(run_dir, c) for c in hashed],
         dvc=[],
         plots=[],
         trigger=TriggerInfo(event="render"),
         pr=PrInfo(
-            branch=branch_name(settings, selection, verdict),
+            branch=branch_name(settings.config, selection, verdict),
             base=settings.config.pr.base,
-            title=title_of(settings, selection, verdict),
+            title=title_of(settings.config, selection, verdict),
         ),
         tools={},
         champion_run=next((r for r in listing.runs if champion and r.id == champion.run_id), None),
@@ -52,6 +93,7 @@ def render_run(settings: Settings, run_id: str, html: bool = False) -> str:
         image_url=lambda p: p,
         record_url=None,
         marker=marker(run.op, run.id),
+        max_chars=LocalForge.body_limit,
         template_text=user_template(settings),
         template_name=settings.config.pr.template,
     )

@@ -15,17 +15,14 @@ from pathlib import Path
 import yaml
 
 from promoter import __version__
-from promoter.api import Settings
 from promoter.config import ArtifactConfig
+from promoter.core.champion import CHAMPION_FILE, champion_yaml
 from promoter.core.models import Run, RunFiles
 from promoter.core.selection import Selection
-from promoter.errors import PromoterError, UsageError
-from promoter.forges.base import Forge, marker
 from promoter.promotion.merge.apply import Written, inside
-from promoter.promotion.merge.plan import safe_relpath
-from promoter.promotion.merge.run import merge_run
+from promoter.promotion.merge.plan import plan_merge, safe_relpath
+from promoter.promotion.merge.run import merge_run, needed_run_files
 from promoter.promotion.record import (
-    DvcRow,
     FileRow,
     PlotRow,
     PrInfo,
@@ -34,18 +31,41 @@ from promoter.promotion.record import (
     record_to_builtins,
 )
 from promoter.promotion.record_builder import (
-    PromotionFacts,
+    RecordFacts,
     build_record,
     champion_document,
     record_dir,
-    record_path,
 )
-from promoter.runs.guild.store import GuildRunStore
+from promoter.promotion.storage import project_rel, store_models
+from promoter.runs.base import RunStore
+from promoter.settings import Settings
 from promoter.tools.git import Git
 
 log = logging.getLogger("promoter")
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """Where the branch is built: a scratch worktree, the project inside it, and the user's
+    checkout (whose DVC cache and local config the worktree shares)."""
+
+    worktree: Path
+    project_dir: Path
+    main_root: Path
+    git: Git
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRequest:
+    """What the branch promotes: the selection's winner, against the runs listed with it."""
+
+    selection: Selection
+    runs: Sequence[Run]
+    trigger: TriggerInfo
+    pr: PrInfo
+    dry_run: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,46 +77,39 @@ class BuiltBranch:
 
 
 def build_branch(
-    *,
-    settings: Settings,
-    selection: Selection,
-    listing_runs: Sequence[Run],
-    store: GuildRunStore,
-    worktree: Path,
-    project_dir: Path,
-    main_root: Path,
-    git: Git,
-    trigger: TriggerInfo,
-    pr: PrInfo,
-    dry_run: bool,
+    settings: Settings, store: RunStore, request: BuildRequest, workspace: Workspace
 ) -> BuiltBranch:
-    """Merge the winner into ``project_dir``, store its models, write the record, commit."""
+    """Merge the winner into the workspace's project, store its models, write the record,
+    commit."""
+    selection, pr = request.selection, request.pr
     assert selection.winner is not None
     run = selection.winner.run
     config = settings.config
-    run_dir = store.runs_dir / run.id
+    project_dir, git = workspace.project_dir, workspace.git
     files = store.run_files(run)
+    plan = plan_merge(files, config.merge, run.flags)
+    plot_files = _run_plots(files, config.merge.plots)
+    run_dir = store.materialize(run, [*needed_run_files(plan), *plot_files])
     log.info("merging run %s into a worktree of %s", run.short_id, pr.base)
-    outcome = merge_run(project_dir, run, run_dir, files, config.merge)
+    outcome = merge_run(project_dir, run_dir, plan)
     written = outcome.written
     dvc_paths = _dvc_outputs(config.merge.artifacts, written)
     if dvc_paths:
         _warm_up_plotting()
-    dvc_rows = _store_models(settings, worktree, project_dir, main_root, git, dvc_paths, dry_run)
+    dvc_rows = store_models(settings, workspace, dvc_paths, request.dry_run)
     out_dir = project_dir / record_dir(run.id)
     out_dir.mkdir(parents=True, exist_ok=True)
     champion = selection.champion.champion if selection.champion else None
-    champion_run = next((r for r in listing_runs if champion and r.id == champion.run_id), None)
-    plots = _plots(
-        selection, champion_run, run_dir, files, out_dir, project_dir, config.merge.plots
-    )
-    facts = PromotionFacts(
+    champion_run = next((r for r in request.runs if champion and r.id == champion.run_id), None)
+    plots = _plots(selection, champion_run, run_dir, plot_files, out_dir, project_dir)
+    facts = RecordFacts(
         provenance=store.provenance(run),
+        reproduce=store.reproduce(run),
         run_files=files,
         files=[_file_row(w) for w in written if not w.copy.dvc],
         dvc=dvc_rows,
         plots=plots,
-        trigger=trigger,
+        trigger=request.trigger,
         pr=PrInfo(branch=pr.branch, base=pr.base, title=pr.title, source_commit=git.head()),
         tools=_tools(),
         champion_run=champion_run,
@@ -104,7 +117,7 @@ def build_branch(
     )
     record = build_record(selection, facts)
     _write_yaml(out_dir / "record.yaml", record_to_builtins(record))
-    _write_yaml(project_dir / ".promoter" / "champion.yaml", champion_document(record))
+    (project_dir / CHAMPION_FILE).write_text(champion_yaml(champion_document(record)), "utf-8")
     git.add(["."])
     message = f"{pr.title}\n\n{selection.summary}\n"
     trailers = {
@@ -144,81 +157,6 @@ def _dvc_outputs(artifacts: Sequence[ArtifactConfig], written: Sequence[Written]
     return outputs
 
 
-def _store_models(
-    settings: Settings,
-    worktree: Path,
-    project_dir: Path,
-    main_root: Path,
-    git: Git,
-    paths: Sequence[str],
-    dry_run: bool,
-) -> list[DvcRow]:
-    if not paths:
-        return []
-    from promoter.tools.dvc import Dvc, parse_dvc_pointer
-    from promoter.tools.worktree import find_dvc_root, prepare_dvc
-
-    dvc_root = find_dvc_root(project_dir, worktree)
-    if dvc_root is None:
-        raise UsageError(
-            "merge.artifacts has dvc: true but the repository has no DVC setup "
-            "(run `dvc init` and `dvc remote add -d NAME URL`, and commit .dvc/)"
-        )
-    prepare_dvc(main_root / dvc_root.relative_to(worktree), dvc_root)
-    dvc = Dvc(dvc_root)
-    remote = settings.config.dvc.remote or dvc.default_remote()
-    if remote is None:
-        raise UsageError(
-            "no DVC remote: set dvc.remote in .promoter.yml or `dvc remote add -d NAME URL`"
-        )
-    in_git = [_repo_rel(worktree, project_dir / p) for p in paths]
-    tracked = [p for p in in_git if git.is_tracked(p)]
-    if tracked:
-        git.rm_cached(tracked)
-    rel = [_repo_rel(dvc_root, project_dir / p) for p in paths]
-    if dry_run:
-        log.info("dry run: not running dvc add / dvc push for %s", ", ".join(rel))
-        return []
-    log.info("dvc add %s", " ".join(rel))
-    dvc.add(rel)
-    pointers = [f"{p}.dvc" for p in rel]
-    if settings.config.dvc.push:
-        log.info("dvc push -r %s", remote)
-        dvc.push(pointers, remote)
-    missing = dvc.missing_in_remote(pointers, remote)
-    if missing:
-        raise PromoterError(
-            f"DVC remote {remote!r} does not hold {', '.join(missing)}: nothing was committed"
-            + ("" if settings.config.dvc.push else " (dvc.push is false: push them first)")
-        )
-    url = dvc.remote_url(remote)
-    rows = []
-    for pointer in pointers:
-        parsed = parse_dvc_pointer((dvc_root / pointer).read_text(encoding="utf-8"))
-        for out in parsed.outs:
-            rows.append(
-                DvcRow(
-                    path=_project_rel(project_dir, dvc_root / Path(pointer).parent / out.path),
-                    md5=out.md5,
-                    size=out.size,
-                    nfiles=out.nfiles,
-                    remote=remote,
-                    remote_url=url,
-                    verified=True,
-                )
-            )
-    log.info("verified in DVC remote %s: %s", remote, ", ".join(r.path for r in rows))
-    return rows
-
-
-def _repo_rel(worktree: Path, path: Path) -> str:
-    return path.relative_to(worktree).as_posix()
-
-
-def _project_rel(project_dir: Path, path: Path) -> str:
-    return path.resolve().relative_to(project_dir.resolve()).as_posix()
-
-
 def _file_row(w: Written) -> FileRow:
     return FileRow(
         path=w.copy.project_path,
@@ -228,14 +166,22 @@ def _file_row(w: Written) -> FileRow:
     )
 
 
+def _run_plots(files: RunFiles, patterns: Sequence[str]) -> list[str]:
+    """The run's own images that the PR shows (``merge.plots``)."""
+    return [
+        f.run_path
+        for f in files.generated
+        if any(fnmatch.fnmatchcase(f.run_path, p) for p in patterns)
+    ]
+
+
 def _plots(
     selection: Selection,
     champion_run: Run | None,
     run_dir: Path,
-    files: RunFiles,
+    plot_files: Sequence[str],
     out_dir: Path,
     project_dir: Path,
-    patterns: Sequence[str],
 ) -> list[PlotRow]:
     from promoter.promotion.plots import draw_curves
 
@@ -251,20 +197,18 @@ def _plots(
     if champion_run is not None:
         theirs = {n: s for n in series if (s := champion_run.scalar(n)) is not None}
     rows = [
-        PlotRow(title=title, path=_project_rel(project_dir, path), source="curve")
+        PlotRow(title=title, path=project_rel(project_dir, path), source="curve")
         for title, path in draw_curves(series, out_dir, recorded, theirs)
     ]
     run_root = run_dir.resolve()
-    for f in files.generated:
-        if not any(fnmatch.fnmatchcase(f.run_path, p) for p in patterns):
-            continue
-        source = run_dir / f.run_path
+    for run_path in plot_files:
+        source = run_dir / run_path
         if source.is_symlink() or not inside(run_root, source) or not source.is_file():
-            log.warning("warning: plot %s skipped (a symlink or outside the run)", f.run_path)
+            log.warning("warning: plot %s skipped (a symlink or outside the run)", run_path)
             continue
-        target = out_dir / ("run-" + _UNSAFE_NAME.sub("-", f.run_path))
+        target = out_dir / ("run-" + _UNSAFE_NAME.sub("-", run_path))
         shutil.copyfile(source, target)
-        rows.append(PlotRow(title=f.run_path, path=_project_rel(project_dir, target), source="run"))
+        rows.append(PlotRow(title=run_path, path=project_rel(project_dir, target), source="run"))
     return rows
 
 
@@ -282,37 +226,4 @@ def _write_yaml(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
-    )
-
-
-def user_template(settings: Settings) -> str | None:
-    """The text of ``pr.template`` (a file inside the project), or ``None`` for the default."""
-    name = settings.config.pr.template
-    if not name:
-        return None
-    path = settings.project / name
-    if not inside(settings.project.resolve(), path) or not path.is_file():
-        raise UsageError(f"pr.template: {name} is not a file in the project")
-    return path.read_text(encoding="utf-8")
-
-
-def render_record_body(
-    settings: Settings,
-    record: PromotionRecord,
-    forge: Forge,
-    branch: str,
-    commit: str,
-    prefix: str,
-) -> str:
-    """The PR body for a record, images and the record linked the way ``forge`` shows them;
-    ``prefix`` is the project's directory in the repository (``""`` or ``"sub/"``)."""
-    from promoter.render.markdown import render_body
-
-    return render_body(
-        record,
-        image_url=lambda p: forge.image_url(commit, prefix + p, branch),
-        record_url=forge.file_url(commit, prefix + record_path(record.run.id), branch),
-        marker=marker(record.run.op, record.run.id),
-        template_text=user_template(settings),
-        template_name=settings.config.pr.template,
     )

@@ -1,28 +1,32 @@
-"""``promoter promote``: select, build the promotion branch, store the model, open the PR.
+"""``promoter promote``: gather the facts, let the planner decide, then do what it says.
 
-The branch is built in a scratch worktree from ``pr.base`` (see :mod:`promoter.tools.worktree`), so
-a failure at any step leaves the user's checkout and every branch as they were. Nothing is
+The branch is built in a scratch worktree from ``pr.base`` (see :mod:`promoter.tools.worktree`),
+so a failure at any step leaves the user's checkout and every branch as they were. Nothing is
 pushed until the model is verified present in the DVC remote.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from promoter.api import Settings, open_store, select_best
-from promoter.config import check_template_fields
+from promoter.candidates import select_best
 from promoter.core.champion import CHAMPION_FILE, parse_champion
-from promoter.core.models import Champion
-from promoter.core.selection import Decision, Selection, Verdict
+from promoter.core.models import Champion, Run
+from promoter.core.selection import Decision, Selection
 from promoter.errors import PromoterError, UsageError
-from promoter.forges.base import Forge, PullRequest, PullRequestDraft, marked_run
+from promoter.forges.base import Forge, PullRequest, PullRequestDraft
+from promoter.forges.markers import find_promotion, marked_run
+from promoter.promotion.naming import branch_name, title_of
+from promoter.promotion.planner import CLOSED_STALE, SUPERSEDED, Action, Facts, Plan, plan
 from promoter.promotion.record import PrInfo, PromotionRecord, TriggerInfo
 from promoter.promotion.record_builder import record_path
-from promoter.tools.git import Git, path_prefix, valid_branch_component
+from promoter.runs.base import RunStore
+from promoter.settings import Settings
+from promoter.tools.git import Git, path_prefix
 
 log = logging.getLogger("promoter")
 
@@ -30,7 +34,7 @@ RUN_TRAILER = "Promoter-Run"
 
 
 class Outcome(StrEnum):
-    """What ``promote`` (or the bot, for the last three) did: the action's ``decision``."""
+    """What ``promote`` did: the ``decision`` a CI job outputs."""
 
     PROMOTED = "promoted"
     UPDATED = "updated"
@@ -39,9 +43,6 @@ class Outcome(StrEnum):
     NO_CANDIDATE = "no-candidate"
     REFUSED = "refused"
     DRY_RUN = "dry-run"
-    HELP = "help"
-    COMPARED = "compared"
-    IGNORED = "ignored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class PromoteRequest:
 
 @dataclass(frozen=True, slots=True)
 class PromoteResult:
-    """The outcome, with what scripts and the action's outputs need."""
+    """The outcome, with what scripts and the CI outputs need."""
 
     decision: Outcome
     summary: str
@@ -75,132 +76,219 @@ _NOT_PROMOTED = {
 }
 
 
-def format_template(template: str, values: Mapping[str, object], key: str) -> str:
-    """``pr.branch`` / ``pr.title`` filled in; the fields were checked at config load."""
-    try:
-        check_template_fields(template)
-        return template.format(**values)
-    except (ValueError, TypeError, KeyError) as e:
-        raise UsageError(f"{key}: {e}") from None
+@dataclass(frozen=True, slots=True)
+class _Repository:
+    """The user's repository as the promotion sees it."""
 
-
-def branch_name(settings: Settings, selection: Selection, verdict: Verdict | None = None) -> str:
-    """The promotion branch: ``pr.branch`` with ``{op}`` made safe for a git ref."""
-    values = _fields(selection, verdict)
-    values["op"] = valid_branch_component(str(values["op"]))
-    return format_template(settings.config.pr.branch, values, "pr.branch")
-
-
-def title_of(settings: Settings, selection: Selection, verdict: Verdict | None = None) -> str:
-    """The PR title from ``pr.title``."""
-    return format_template(settings.config.pr.title, _fields(selection, verdict), "pr.title")
-
-
-def _fields(selection: Selection, verdict: Verdict | None = None) -> dict[str, object]:
-    chosen = verdict or selection.winner
-    assert chosen is not None
-    run = chosen.run
-    value = chosen.objective
-    return {
-        "op": run.op,
-        "run_id": run.id,
-        "run_short": run.short_id,
-        "objective_name": str(selection.policy.objective.scalar),
-        "objective_value": value if value is not None else float("nan"),
-    }
+    git: Git
+    top: Path
+    prefix: str
+    remote: str | None
+    base_ref: str
 
 
 @dataclass(frozen=True, slots=True)
-class _Target:
-    """Where the promotion goes: the branch, the remote and what is already there."""
+class _Job:
+    """One promotion: what was asked, and where it reads and writes."""
 
-    branch: str
-    remote: str | None
-    base_ref: str
-    remote_sha: str | None
-    existing: PullRequest | None
+    settings: Settings
+    store: RunStore
+    forge: Forge
+    request: PromoteRequest
+    repo: _Repository
 
 
-def promote(settings: Settings, request: PromoteRequest, forge: Forge) -> PromoteResult:
+def promote(
+    settings: Settings, store: RunStore, forge: Forge, request: PromoteRequest
+) -> PromoteResult:
     """The whole job; see the module docstring for the guarantees."""
-    git = Git(settings.project)
-    top = git.toplevel().resolve()
-    prefix = path_prefix(top, settings.project)
-    remote = git.default_remote()
-    if remote is None and not request.dry_run:
-        raise PromoterError("the repository has no git remote to push the branch to")
-    base_ref = _fetch_base(git, remote, settings.config.pr.base)
+    repo = _repository(settings, request.dry_run)
     selection, listing = select_best(
         settings,
+        store,
         request.run,
         request.objective,
-        champion=lambda: _champion_at(git, base_ref, prefix),
+        champion=lambda: _champion_at(repo.git, repo.base_ref, repo.prefix),
     )
     log.info("%s: %s", selection.decision.value, selection.summary)
-    if selection.decision is not Decision.PROMOTE or selection.winner is None:
-        winner = selection.winner.run.id if selection.winner else None
-        if selection.decision is Decision.NOT_BETTER and not request.dry_run:
-            _close_stale(settings, selection, forge)
-        return PromoteResult(_NOT_PROMOTED[selection.decision], selection.summary, winner)
-    target = _target(settings, selection, git, forge, remote, base_ref, request.dry_run)
-    settled = _already_settled(selection, target, git, forge)
-    if settled is not None:
-        return settled
+    facts, remote_sha = _facts(settings, selection, repo, forge, request.dry_run)
+    decided = plan(facts)
+    log.debug("plan: %s", decided.action.value)
+    winner = selection.winner.run if selection.winner else None
+    if decided.action in (Action.REPORT, Action.CLOSE_STALE):
+        if decided.action is Action.CLOSE_STALE:
+            _close_stale(forge, decided, selection)
+        return PromoteResult(
+            _NOT_PROMOTED[selection.decision], selection.summary, winner.id if winner else None
+        )
+    assert winner is not None and facts.branch is not None
+    if decided.action is Action.UNCHANGED:
+        assert decided.pr is not None
+        return PromoteResult(
+            Outcome.UNCHANGED,
+            decided.message,
+            winner.id,
+            facts.branch,
+            decided.pr.number,
+            decided.pr.url,
+        )
+    if decided.action is Action.REFUSE:
+        if decided.pr is not None:
+            forge.comment(decided.pr.number, decided.message)
+        return PromoteResult(Outcome.REFUSED, decided.message, winner.id, facts.branch)
+    job = _Job(settings, store, forge, request, repo)
+    return _build_and_publish(job, selection, listing.runs, decided, facts.branch, remote_sha)
 
-    from promoter.promotion.build import build_branch, render_record_body
+
+def _repository(settings: Settings, dry_run: bool) -> _Repository:
+    git = Git(settings.project)
+    top = git.toplevel().resolve()
+    remote = git.default_remote()
+    if remote is None and not dry_run:
+        raise PromoterError("the repository has no git remote to push the branch to")
+    base_ref = _fetch_base(git, remote, settings.config.pr.base)
+    return _Repository(git, top, path_prefix(top, settings.project), remote, base_ref)
+
+
+def _facts(
+    settings: Settings, selection: Selection, repo: _Repository, forge: Forge, dry_run: bool
+) -> tuple[Facts, str | None]:
+    """Everything the planner needs, and the branch's sha on the remote."""
+    winner = selection.winner
+    champion = selection.champion.champion.run_id if selection.champion else None
+    base = Facts(selection.decision, winner.run.id if winner else None, champion, dry_run)
+    if winner is None:
+        return base, None
+    branch = branch_name(settings.config, selection)
+    if selection.decision is not Decision.PROMOTE:
+        open_pr = None if dry_run else find_promotion(forge, branch)
+        return Facts(base.decision, base.run_id, champion, dry_run, branch, open_pr), None
+    if not repo.git.check_branch_name(branch):
+        raise UsageError(f"pr.branch: {branch!r} is not a valid branch name")
+    remote_sha = repo.git.remote_branch_sha(repo.remote, branch) if repo.remote else None
+    open_pr = None if dry_run else find_promotion(forge, branch)
+    foreign: list[str] = []
+    if remote_sha and repo.remote is not None:
+        foreign = _foreign_commits(repo.git, repo.remote, branch, repo.base_ref, remote_sha)
+    facts = Facts(
+        base.decision,
+        base.run_id,
+        champion,
+        dry_run,
+        branch,
+        open_pr,
+        remote_sha is not None,
+        tuple(foreign),
+    )
+    return facts, remote_sha
+
+
+def _close_stale(forge: Forge, decided: Plan, selection: Selection) -> None:
+    """Close the open promotion PR of this op: its run no longer beats the champion."""
+    pull = decided.pr
+    assert pull is not None
+    run = marked_run(pull.body) or ""
+    forge.comment(pull.number, CLOSED_STALE.format(run=run[:8], summary=selection.summary))
+    forge.close(pull.number)
+    log.info("closed PR #%d: its run no longer beats the champion", pull.number)
+
+
+def _build_and_publish(
+    job: _Job,
+    selection: Selection,
+    runs: Sequence[Run],
+    decided: Plan,
+    branch: str,
+    remote_sha: str | None,
+) -> PromoteResult:
+    from promoter.promotion.body import render_record_body
+    from promoter.promotion.build import BuildRequest, Workspace, build_branch
     from promoter.tools.worktree import scratch_worktree
 
-    subdir = settings.project.relative_to(top)
-    with scratch_worktree(git, target.base_ref, selection.winner.run.short_id) as worktree:
-        work_git = Git(worktree)
+    assert selection.winner is not None
+    settings, repo, forge, request = job.settings, job.repo, job.forge, job.request
+    subdir = settings.project.relative_to(repo.top)
+    with scratch_worktree(repo.git, repo.base_ref, selection.winner.run.short_id) as worktree:
+        workspace = Workspace(worktree, worktree / subdir, repo.top, Git(worktree))
         built = build_branch(
-            settings=settings,
-            selection=selection,
-            listing_runs=listing.runs,
-            store=open_store(settings),
-            worktree=worktree,
-            project_dir=worktree / subdir,
-            main_root=top,
-            git=work_git,
-            trigger=request.trigger,
-            pr=PrInfo(
-                branch=target.branch,
-                base=settings.config.pr.base,
-                title=title_of(settings, selection),
+            settings,
+            job.store,
+            BuildRequest(
+                selection=selection,
+                runs=runs,
+                trigger=request.trigger,
+                pr=PrInfo(
+                    branch=branch,
+                    base=settings.config.pr.base,
+                    title=title_of(settings.config, selection),
+                ),
+                dry_run=request.dry_run,
             ),
-            dry_run=request.dry_run,
+            workspace,
         )
         record = built.record
         # Rendered before the push: a broken user template must not leave a pushed branch.
-        body = render_record_body(settings, record, forge, target.branch, built.commit, prefix)
-        if request.dry_run:
-            return _result(Outcome.DRY_RUN, selection, target.branch, record, body)
-        assert target.remote is not None
-        work_git.push(
-            target.remote,
-            target.branch,
-            expected_sha=target.remote_sha,
-            force=target.remote_sha is not None,
+        body = render_record_body(settings, record, forge, branch, built.commit, repo.prefix)
+        if decided.action is Action.DRY_RUN:
+            return _result(Outcome.DRY_RUN, selection, branch, record, body)
+        assert repo.remote is not None
+        workspace.git.push(
+            repo.remote, branch, expected_sha=remote_sha, force=remote_sha is not None
         )
-        log.info("pushed %s to %s/%s", built.commit[:12], target.remote, target.branch)
+        log.info("pushed %s to %s/%s", built.commit[:12], repo.remote, branch)
         linked = [p.path for p in record.plots] + [record_path(record.run.id)]
-        files = {prefix + path: worktree / subdir / path for path in linked}
-        return _open_or_update(settings, selection, target, forge, record, body, files)
+        files = {repo.prefix + path: workspace.project_dir / path for path in linked}
+        draft = _draft(settings, record, body, branch, files)
+        return _open_or_update(forge, decided, draft, selection, record)
 
 
-def _close_stale(settings: Settings, selection: Selection, forge: Forge) -> None:
-    """Close the open promotion PR of this op: its run no longer beats the champion."""
-    pull = forge.find_open(branch_name(settings, selection))
-    run = marked_run(pull.body) if pull is not None else None
-    champion = selection.champion.champion.run_id if selection.champion else None
-    if pull is None or run is None or run == champion:
-        return
-    forge.comment(
-        pull.number,
-        f"Closing: run {run[:8]} is no longer the one to promote. {selection.summary}",
+def _draft(
+    settings: Settings,
+    record: PromotionRecord,
+    body: str,
+    branch: str,
+    files: Mapping[str, Path],
+) -> PullRequestDraft:
+    pr = settings.config.pr
+    return PullRequestDraft(
+        title=record.pr.title,
+        body=body,
+        branch=branch,
+        base=pr.base,
+        labels=pr.labels,
+        reviewers=pr.reviewers,
+        assignees=pr.assignees,
+        draft=pr.draft,
+        files=files,
     )
-    forge.close(pull.number)
-    log.info("closed PR #%d: its run no longer beats the champion", pull.number)
+
+
+def _open_or_update(
+    forge: Forge,
+    decided: Plan,
+    draft: PullRequestDraft,
+    selection: Selection,
+    record: PromotionRecord,
+) -> PromoteResult:
+    pull: PullRequest
+    if decided.action is Action.CREATE:
+        pull = forge.create(draft)
+        outcome = Outcome.PROMOTED
+    else:
+        assert decided.pr is not None
+        pull = forge.update(decided.pr.number, draft)
+        outcome = Outcome.UPDATED
+        if decided.replaces_run:
+            forge.comment(
+                pull.number,
+                SUPERSEDED.format(
+                    old=decided.replaces_run[:8],
+                    new=record.run.short_id,
+                    summary=selection.summary,
+                ),
+            )
+    log.info("%s PR #%d: %s", outcome.value, pull.number, pull.url)
+    return _result(outcome, selection, draft.branch, record, draft.body, pull.number, pull.url)
 
 
 def _champion_at(git: Git, base_ref: str, prefix: str) -> Champion | None:
@@ -210,88 +298,6 @@ def _champion_at(git: Git, base_ref: str, prefix: str) -> Champion | None:
     if data is None:
         return None
     return parse_champion(data.decode("utf-8", errors="replace"), f"{base_ref}:{path}")
-
-
-def _target(
-    settings: Settings,
-    selection: Selection,
-    git: Git,
-    forge: Forge,
-    remote: str | None,
-    base_ref: str,
-    dry_run: bool,
-) -> _Target:
-    branch = branch_name(settings, selection)
-    if not git.check_branch_name(branch):
-        raise UsageError(f"pr.branch: {branch!r} is not a valid branch name")
-    remote_sha = git.remote_branch_sha(remote, branch) if remote else None
-    existing = None if dry_run else forge.find_open(branch)
-    return _Target(branch, remote, base_ref, remote_sha, existing)
-
-
-def _already_settled(
-    selection: Selection, target: _Target, git: Git, forge: Forge
-) -> PromoteResult | None:
-    """``unchanged`` when the open PR already promotes the run; ``refused`` when the branch
-    holds commits promoter did not make."""
-    assert selection.winner is not None
-    run = selection.winner.run
-    existing = target.existing
-    if existing is not None and target.remote_sha and marked_run(existing.body) == run.id:
-        return PromoteResult(
-            Outcome.UNCHANGED,
-            f"PR #{existing.number} already promotes run {run.short_id}",
-            run.id,
-            target.branch,
-            existing.number,
-            existing.url,
-        )
-    if target.remote_sha and target.remote is not None:
-        refusal = _foreign_commits(
-            git, target.remote, target.branch, target.base_ref, target.remote_sha
-        )
-        if refusal:
-            if existing is not None:
-                forge.comment(existing.number, refusal)
-            return PromoteResult(Outcome.REFUSED, refusal, run.id, target.branch)
-    return None
-
-
-def _open_or_update(
-    settings: Settings,
-    selection: Selection,
-    target: _Target,
-    forge: Forge,
-    record: PromotionRecord,
-    body: str,
-    files: Mapping[str, Path],
-) -> PromoteResult:
-    pr = settings.config.pr
-    draft = PullRequestDraft(
-        title=record.pr.title,
-        body=body,
-        branch=target.branch,
-        base=pr.base,
-        labels=pr.labels,
-        reviewers=pr.reviewers,
-        assignees=pr.assignees,
-        draft=pr.draft,
-        files=files,
-    )
-    if target.existing is None:
-        pull = forge.create(draft)
-        outcome = Outcome.PROMOTED
-    else:
-        pull = forge.update(target.existing.number, draft)
-        outcome = Outcome.UPDATED
-        old = marked_run(target.existing.body)
-        if old and old != record.run.id:
-            forge.comment(
-                pull.number,
-                f"Run {old[:8]} is superseded by run {record.run.short_id}: {selection.summary}",
-            )
-    log.info("%s PR #%d: %s", outcome.value, pull.number, pull.url)
-    return _result(outcome, selection, target.branch, record, body, pull.number, pull.url)
 
 
 def _fetch_base(git: Git, remote: str | None, base: str) -> str:
@@ -307,16 +313,14 @@ def _fetch_base(git: Git, remote: str | None, base: str) -> str:
     return tracking
 
 
-def _foreign_commits(git: Git, remote: str, branch: str, base_ref: str, sha: str) -> str | None:
+def _foreign_commits(git: Git, remote: str, branch: str, base_ref: str, sha: str) -> list[str]:
+    """Commits on the remote branch that promoter did not make, described for a person."""
     git.fetch(remote, [f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"])
-    foreign = [c for c in git.commits_between(base_ref, sha) if RUN_TRAILER not in c.trailers]
-    if not foreign:
-        return None
-    shown = ", ".join(f"{c.sha[:8]} ({c.author_name}: {c.subject})" for c in foreign[:5])
-    return (
-        f"branch {branch} holds commits promoter did not make ({shown}); "
-        "not overwriting them. Merge or close that PR, or delete the branch, then re-run."
-    )
+    return [
+        f"{c.sha[:8]} ({c.author_name}: {c.subject})"
+        for c in git.commits_between(base_ref, sha)
+        if RUN_TRAILER not in c.trailers
+    ]
 
 
 def _result(

@@ -139,7 +139,8 @@ class TriggerInfo(_Data, frozen=True):
 class Reproduce(_Data, frozen=True):
     """Commands that rebuild or fetch the model."""
 
-    guild_run: str
+    command: str
+    """The command that repeats the run (``guild run ...`` for a Guild run)."""
     dvc_pull: str | None = None
 
 

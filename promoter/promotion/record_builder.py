@@ -9,8 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import yaml
-
+from promoter.core.champion import ChampionDocument, ChampionObjective
 from promoter.core.expr import Criterion, ScalarRef
 from promoter.core.models import Champion, FlagValue, Provenance, Run, RunFiles
 from promoter.core.selection import Selection, Verdict, check_criterion, scalar_value
@@ -35,10 +34,12 @@ PROMOTIONS_DIR = ".promoter/promotions"
 
 
 @dataclass(frozen=True, slots=True)
-class PromotionFacts:
+class RecordFacts:
     """What a promotion did, beyond the selection: files, DVC outputs, plots, context."""
 
     provenance: Provenance
+    reproduce: str
+    """The command that repeats the run, as the run store says."""
     run_files: RunFiles
     files: Sequence[FileRow]
     dvc: Sequence[DvcRow]
@@ -61,7 +62,7 @@ def record_path(run_id: str) -> str:
 
 
 def build_record(
-    selection: Selection, facts: PromotionFacts, verdict: Verdict | None = None
+    selection: Selection, facts: RecordFacts, verdict: Verdict | None = None
 ) -> PromotionRecord:
     """The whole record of promoting ``verdict`` (default: ``selection.winner``)."""
     winner = verdict or selection.winner
@@ -117,7 +118,7 @@ def build_record(
         if champion
         else None,
         reproduce=Reproduce(
-            guild_run=guild_run_command(run),
+            command=facts.reproduce,
             dvc_pull=" ".join(["dvc", "pull", *(shlex.quote(d.path) for d in facts.dvc)])
             if facts.dvc
             else None,
@@ -209,39 +210,20 @@ def _flag_rows(
     ]
 
 
-def guild_run_command(run: Run) -> str:
-    """The ``guild run`` command that repeats the run with its flags."""
-    op = run.op
-    parts = ["guild", "run", op]
-    parts += [f"{k}={_flag_text(v)}" for k, v in sorted(run.flags.items())]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-def _flag_text(value: FlagValue) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if value is None:
-        return "null"
-    if isinstance(value, str | int | float):
-        return str(value)
-    dumped: str = yaml.safe_dump(value, default_flow_style=True).strip()
-    return dumped
-
-
-def champion_document(record: PromotionRecord) -> dict[str, object]:
+def champion_document(record: PromotionRecord) -> ChampionDocument:
     """``.promoter/champion.yaml``: what the next promotion must beat, and the rollback target."""
-    return {
-        "run_id": record.run.id,
-        "op": record.run.op,
-        "objective": {
-            "name": record.objective.name,
-            "direction": record.objective.direction,
-            "value": record.objective.value,
-        },
-        "scalars": {row.name: row.candidate for row in record.scalars},
-        "flags": {row.name: row.value for row in record.flags if row.value is not None},
-        "model_md5": {row.path: row.md5 for row in record.dvc},
-        "record": record_path(record.run.id),
-        "promoted_by": record.trigger.event,
-        "previous": record.champion.run_id if record.champion else None,
-    }
+    return ChampionDocument(
+        run_id=record.run.id,
+        op=record.run.op,
+        objective=ChampionObjective(
+            name=record.objective.name,
+            direction=record.objective.direction,
+            value=record.objective.value,
+        ),
+        scalars={row.name: row.candidate for row in record.scalars},
+        flags={row.name: row.value for row in record.flags if row.value is not None},
+        model_md5={row.path: row.md5 for row in record.dvc},
+        record=record_path(record.run.id),
+        promoted_by=record.trigger.event,
+        previous=record.champion.run_id if record.champion else None,
+    )

@@ -10,10 +10,10 @@ from typing import Any
 
 import yaml
 
-from promoter.api import Settings
 from promoter.core.champion import CHAMPION_FILE
 from promoter.errors import PromoterError, UsageError
 from promoter.promotion.record_builder import record_path
+from promoter.settings import Settings
 from promoter.tools.git import Git, path_prefix
 
 

@@ -24,7 +24,6 @@ from promoter.render.format import (
 )
 
 BUILTIN_TEMPLATE = "pr_body.md.j2"
-GITHUB_BODY_LIMIT = 65_536
 _MARKER = re.compile(r"<!--[^\n]*-->")
 
 
@@ -39,11 +38,12 @@ def render_body(
     image_url: Callable[[str], str],
     record_url: str | None,
     marker: str,
+    max_chars: int,
     template_text: str | None = None,
-    max_chars: int = GITHUB_BODY_LIMIT,
     template_name: str | None = None,
 ) -> str:
-    """The PR body for ``record``; long tables fold into ``record_url`` when over ``max_chars``."""
+    """The PR body for ``record``; long tables fold into ``record_url`` when over ``max_chars``
+    (the forge's body limit)."""
     if not _MARKER.fullmatch(marker) or "-->" in marker[4:-3]:
         raise ValueError(f"not a one-line HTML comment: {marker!r}")
     user = template_text is not None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from promoter.core.runids import RULE, parse_run_id
 from promoter.errors import UsageError
 from promoter.render.escape import code_span
 
@@ -22,9 +23,9 @@ MAX_TOKEN_CHARS: Final = 40
 
 UNKNOWN_OPTION: Final = "unknown option {token}: the only option is `--dry-run`"
 NOT_A_COMMAND: Final = (
-    "{token} is neither a command (`compare`, `help`) nor a run id (4 to 32 hexadecimal characters)"
+    "{token} is neither a command (`compare`, `help`) nor a run id (" + RULE + ")"
 )
-NOT_A_RUN_ID: Final = "{token} is not a run id (4 to 32 hexadecimal characters)"
+NOT_A_RUN_ID: Final = "{token} is not a run id (" + RULE + ")"
 EXTRA_AFTER_RUN: Final = "unexpected {token} after the run id: one run is promoted at a time"
 HELP_ARGUMENTS: Final = "`help` takes no arguments, got {token}"
 COMPARE_ARGUMENTS: Final = "`compare` takes one or two run ids, got {count}"
@@ -50,7 +51,6 @@ HELP_PERMISSION: Final = (
 )
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_RUN_ID = re.compile(r"[0-9A-Fa-f]{4,32}")
 # A fence may open a list item ("- ```"); its code is as much code as any other.
 _FENCE_OPEN = re.compile(r"(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)*(`{3,}|~{3,})(.*)")
 
@@ -74,11 +74,6 @@ class Command:
     other: str | None = None
     dry_run: bool = False
     error: str | None = None
-
-
-def parse_run_id(text: str) -> str | None:
-    """The lowercased run id (or unique prefix) in ``text``, or ``None`` when it is not one."""
-    return text.lower() if _RUN_ID.fullmatch(text) else None
 
 
 def quote_token(token: str) -> str:

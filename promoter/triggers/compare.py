@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from promoter.api import Settings, select_best
+from promoter.candidates import select_best
 from promoter.core.selection import Selection, Verdict
 from promoter.render.escape import code_span, md_escape
 from promoter.render.format import fmt_number
+from promoter.runs.base import RunStore
+from promoter.settings import Settings
 
 
-def compare_table(settings: Settings, first: str | None, second: str | None) -> str:
+def compare_table(
+    settings: Settings, store: RunStore, first: str | None, second: str | None
+) -> str:
     """A Markdown table: objective, eligibility and each criterion for A and B (or the
     champion when B is not given)."""
     if first is None:
         return "compare needs a run id: `compare <run-a> [<run-b>]`"
-    selection, _ = select_best(settings, run=first)
+    selection, _ = select_best(settings, store, run=first)
     a = selection.verdicts[0]
     b: Verdict | None = None
     b_title = "champion"
     if second is not None:
-        other, _ = select_best(settings, run=second)
+        other, _ = select_best(settings, store, run=second)
         b = other.verdicts[0]
         b_title = f"run {b.run.short_id}"
     elif selection.champion is not None:

@@ -1,35 +1,32 @@
-"""What every trigger handler gets (handlers give back a ``PromoteResult``)."""
+"""What every trigger handler gets."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
+from promoter.forges.base import Forge
 from promoter.promotion.record import TriggerInfo
-
-if TYPE_CHECKING:
-    from promoter.api import Settings
-    from promoter.forges.github import GitHubForge
-    from promoter.hosts.github_actions.event import Event
-    from promoter.hosts.github_actions.runner_io import ActionInputs
+from promoter.runs.base import RunStore
+from promoter.settings import Settings
+from promoter.triggers.events import Trigger
 
 
 @dataclass(frozen=True, slots=True)
 class TriggerContext:
-    """One event, the action's inputs, the resolved settings and the forge."""
+    """One trigger, the resolved settings, the forge, and the run store."""
 
-    event: Event
-    inputs: ActionInputs
+    trigger: Trigger
     settings: Settings
-    forge: GitHubForge
+    forge: Forge
+    store: RunStore
 
 
-def trigger_info(event: Event, actor: str | None = None) -> TriggerInfo:
-    """The record's trigger section for an event."""
+def trigger_info(trigger: Trigger, actor: str | None = None) -> TriggerInfo:
+    """The record's trigger section."""
     return TriggerInfo(
-        event=str(event.name),
-        actor=actor or event.actor,
+        event=trigger.event,
+        actor=actor or trigger.actor,
         time=datetime.now(UTC).isoformat(timespec="seconds"),
-        ci_run_url=event.run_url,
+        ci_run_url=trigger.run_url,
     )

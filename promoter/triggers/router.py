@@ -1,36 +1,37 @@
-"""One router: each trigger module registers the events it handles; the entrypoint dispatches."""
+"""One router: each trigger module registers the kinds it handles; a host routes to them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from promoter.promotion.promote import Outcome, PromoteResult
 from promoter.triggers.context import TriggerContext
+from promoter.triggers.events import TriggerKind
+from promoter.triggers.result import BotOutcome, TriggerResult
 
-Handler = Callable[[TriggerContext], PromoteResult]
+Handler = Callable[[TriggerContext], TriggerResult]
 
-_HANDLERS: dict[str, Handler] = {}
+_HANDLERS: dict[TriggerKind, Handler] = {}
 
 
-def handles(*events: str) -> Callable[[Handler], Handler]:
-    """Register a handler for the named events."""
+def handles(*kinds: TriggerKind) -> Callable[[Handler], Handler]:
+    """Register a handler for the given kinds of trigger."""
 
     def register(handler: Handler) -> Handler:
-        for name in events:
-            _HANDLERS[name] = handler
+        for kind in kinds:
+            _HANDLERS[kind] = handler
         return handler
 
     return register
 
 
-def route(context: TriggerContext) -> PromoteResult:
-    """Run the handler registered for the context's event."""
-    from promoter.triggers import comment, dispatch, schedule  # noqa: F401 (registers)
+def route(context: TriggerContext) -> TriggerResult:
+    """Run the handler registered for the context's trigger."""
+    from promoter.triggers import comment, requested  # noqa: F401 (registers)
 
-    handler = _HANDLERS.get(context.event.name)
+    handler = _HANDLERS.get(context.trigger.kind)
     if handler is None:
-        known = ", ".join(sorted(_HANDLERS))
-        return PromoteResult(
-            Outcome.IGNORED, f"event {context.event.raw_name!r} is not handled (only {known})"
+        return TriggerResult(
+            BotOutcome.IGNORED,
+            f"event {context.trigger.event!r} is not one promoter handles",
         )
     return handler(context)

@@ -1,4 +1,4 @@
-"""One event object from GitHub Actions' environment and event payload, read once at the edge."""
+"""GitHub Actions' environment and event payload, read once at the edge into one event."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from promoter.errors import UsageError
-from promoter.triggers.commands import DEFAULT_PREFIX, parse_command
 
 DEFAULT_SERVER_URL: Final = "https://github.com"
 DEFAULT_API_URL: Final = "https://api.github.com"
@@ -32,9 +31,6 @@ WRONG_TYPE: Final = "the {event} event payload's {key} is not {kind}"
 EVENT_FILE_UNREADABLE: Final = "cannot read the event file {path}: {reason}"
 EVENT_FILE_INVALID: Final = "the event file {path} is not valid JSON: {reason}"
 EVENT_FILE_NOT_OBJECT: Final = "the event file {path} holds JSON {kind}, not an object"
-IGNORED_ACTION: Final = "the comment was {action}, and only new comments are commands"
-IGNORED_BOT: Final = "the comment is by a bot ({login}), and bots cannot give commands"
-IGNORED_NO_COMMAND: Final = "the comment holds no {prefix} command"
 
 # Owners: letters, digits, hyphens (and "_" for Enterprise Managed Users' "_shortcode" logins);
 # names: letters, digits, ".", "_", "-", but never "." or ".." (path traversal in URLs).
@@ -76,14 +72,12 @@ class Event:
     raw_name: str
     repository: str
     ref: str | None
-    sha: str | None
     actor: str | None
     server_url: str
     api_url: str
     run_url: str | None
     inputs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     comment: CommentEvent | None = None
-    schedule: str | None = None
 
 
 def load_event_payload(path: str | None) -> dict[str, Any]:
@@ -131,29 +125,13 @@ def github_event(env: Mapping[str, str], payload: Mapping[str, Any]) -> Event:
         raw_name=raw_name,
         repository=repository,
         ref=ref,
-        sha=_env(env, "GITHUB_SHA"),
         actor=_env(env, "GITHUB_ACTOR") or _optional_str(payload, "sender", "login"),
         server_url=server_url,
         api_url=api_url,
         run_url=f"{server_url}/{repository}/actions/runs/{run_id}" if run_id else None,
         inputs=_inputs(payload) if event is EventName.WORKFLOW_DISPATCH else MappingProxyType({}),
         comment=_comment(payload) if event is EventName.ISSUE_COMMENT else None,
-        schedule=_optional_str(payload, "schedule") if event is EventName.SCHEDULE else None,
     )
-
-
-def should_ignore(event: Event, prefix: str = DEFAULT_PREFIX) -> str | None:
-    """Why this comment event is not a command for us, or ``None`` when it may be one."""
-    comment = event.comment
-    if event.name is not EventName.ISSUE_COMMENT or comment is None:
-        return None
-    if comment.action != "created":
-        return IGNORED_ACTION.format(action=comment.action)
-    if comment.author_type == "Bot" or comment.author.endswith("[bot]"):
-        return IGNORED_BOT.format(login=comment.author)
-    if parse_command(comment.body, prefix) is None:
-        return IGNORED_NO_COMMAND.format(prefix=prefix)
-    return None
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:

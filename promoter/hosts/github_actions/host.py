@@ -1,7 +1,8 @@
-"""The GitHub Action: environment in (parsed once), one event routed, outputs and summary out.
+"""GitHub Actions as a CI host: ``INPUT_*``, ``GITHUB_*`` and the event file in (read once),
+outputs, annotations and the step summary out.
 
-Everything the runner gives (``INPUT_*``, ``GITHUB_*``, the event file) is read here and
-nowhere below; the token is masked before anything is logged.
+Everything the runner gives is read here and nowhere below; the token is masked before
+anything is logged, and workflow commands are stopped while run data is logged.
 """
 
 from __future__ import annotations
@@ -12,101 +13,148 @@ import secrets
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import Final, TextIO
 
 from promoter.errors import PromoterError, UsageError
+from promoter.forges.base import CommentRef
+from promoter.forges.registry import ForgeTarget, pacing
+from promoter.hosts.base import HostContext
+from promoter.hosts.github_actions import runner_io as io
+from promoter.hosts.github_actions.event import Event, EventName
 from promoter.render.escape import md_escape
-
-if TYPE_CHECKING:
-    from promoter.hosts.github_actions.runner_io import ActionInputs
-    from promoter.promotion.promote import PromoteResult
+from promoter.triggers.events import CommentTrigger, Trigger, TriggerKind
+from promoter.triggers.result import TriggerResult
 
 log = logging.getLogger("promoter")
 
-
-def run_action(env: Mapping[str, str], out: TextIO | None = None) -> int:
-    """Handle the event the runner describes; returns the exit code (0 also for 'not better')."""
-    from promoter.hosts.github_actions import runner_io as io
-
-    out = out or sys.stdout
-    inputs = io.parse_inputs(env)
-    if inputs.token:
-        out.write(io.mask(inputs.token) + "\n")
-    out.write(io.group("promoter: reading the event") + "\n")
-    # Run labels, flags and comments end up in log lines: none may act as a workflow command.
-    resume = secrets.token_hex(16)
-    out.write(io.stop_commands(resume) + "\n")
-    out.flush()
-    try:
-        outcome = _handle(env, inputs)
-    except PromoterError as e:
-        _resume(out, resume)
-        out.write(io.error(str(e), title="promoter") + "\n")
-        _write_outputs(env, {"decision": "failed"})
-        raise
-    _resume(out, resume)
-    outputs = {
-        "decision": outcome.decision,
-        "run-id": outcome.run_id or "",
-        "pr-number": str(outcome.pr_number or ""),
-        "pr-url": outcome.pr_url or "",
-        "model-md5": json.dumps(dict(outcome.model_md5), sort_keys=True),
-    }
-    _write_outputs(env, outputs)
-    summary = outcome.body or f"**promoter: {outcome.decision}**: {md_escape(outcome.summary)}\n"
-    if env.get("GITHUB_STEP_SUMMARY"):
-        io.append_file(env["GITHUB_STEP_SUMMARY"], io.summary_text(summary))
-    out.write(f"promoter: {outcome.decision}: {io.escape_data(outcome.summary)}\n")
-    return 0
+KINDS: Final = {
+    EventName.WORKFLOW_DISPATCH: TriggerKind.DISPATCH,
+    EventName.SCHEDULE: TriggerKind.SCHEDULE,
+    EventName.ISSUE_COMMENT: TriggerKind.COMMENT,
+}
+LONG_OBJECTIVE: Final = "objective: longer than 200 characters"
 
 
-def _resume(out: TextIO, token: str) -> None:
-    from promoter.hosts.github_actions import runner_io as io
+class GitHubActions:
+    """The docker action's view of one workflow run."""
 
-    sys.stderr.flush()
-    out.write(io.resume_commands(token) + "\n")
-    out.write(io.endgroup() + "\n")
+    name = "github-actions"
 
+    def __init__(self, env: Mapping[str, str], out: TextIO) -> None:
+        self.env = env
+        self.out = out
+        self._resume = secrets.token_hex(16)
 
-def _handle(env: Mapping[str, str], inputs: ActionInputs) -> PromoteResult:
-    from promoter.api import resolve_settings
-    from promoter.forges.github import GitHubForge, GitHubSettings
-    from promoter.hosts.github_actions.event import github_event, load_event_payload
-    from promoter.triggers.context import TriggerContext
-    from promoter.triggers.router import route
+    def begin(self) -> None:
+        """Mask the token, open a log group and stop workflow commands: run labels, flags
+        and comments end up in log lines, and none may act as a workflow command."""
+        self.inputs = io.parse_inputs(self.env)
+        if self.inputs.token:
+            self.out.write(io.mask(self.inputs.token) + "\n")
+        self.out.write(io.group("promoter: reading the event") + "\n")
+        self.out.write(io.stop_commands(self._resume) + "\n")
+        self.out.flush()
 
-    event = github_event(env, load_event_payload(env.get("GITHUB_EVENT_PATH")))
-    log.info("event %s on %s (%s)", event.name, event.repository, event.ref or "no ref")
-    if inputs.forge != "github":
-        raise UsageError(f"forge: {inputs.forge!r} is not available in the GitHub action")
-    if not inputs.token:
-        raise UsageError("token: no token (the input defaults to github.token)")
-    project = workspace(env)
-    settings = resolve_settings(
-        project,
-        project / inputs.config if inputs.config else None,
-        Path(inputs.guild_home) if inputs.guild_home else None,
-        env,
-    )
-    forge = GitHubForge(
-        GitHubSettings(
+    def read(self) -> HostContext:
+        """The event, the settings from the inputs, and the repository's GitHub."""
+        from promoter.hosts.github_actions.event import github_event, load_event_payload
+        from promoter.settings import resolve_settings
+
+        env, inputs = self.env, self.inputs
+        event = github_event(env, load_event_payload(env.get("GITHUB_EVENT_PATH")))
+        log.info("event %s on %s (%s)", event.name, event.repository, event.ref or "no ref")
+        if inputs.forge != "github":
+            raise UsageError(f"forge: {inputs.forge!r} is not available in the GitHub action")
+        if not inputs.token:
+            raise UsageError("token: no token (the input defaults to github.token)")
+        project = workspace(env)
+        settings = resolve_settings(
+            project,
+            project / inputs.config if inputs.config else None,
+            {"guild_home": inputs.guild_home or ""},
+            env,
+        )
+        target = ForgeTarget(
+            "github",
             repository=event.repository,
             token=inputs.token,
             api_url=event.api_url,
             server_url=event.server_url,
-        ).paced(env)
+            pacing=pacing(env),
+        )
+        return HostContext(to_trigger(event, inputs), settings, target)
+
+    def succeed(self, result: TriggerResult) -> None:
+        """Outputs to ``$GITHUB_OUTPUT``, the PR body (or the decision) to the summary."""
+        self._end_group()
+        promotion = result.promotion
+        outputs = {
+            "decision": result.decision,
+            "run-id": (promotion.run_id if promotion else None) or "",
+            "pr-number": str((promotion.pr_number if promotion else None) or ""),
+            "pr-url": (promotion.pr_url if promotion else None) or "",
+            "model-md5": json.dumps(dict(promotion.model_md5) if promotion else {}, sort_keys=True),
+        }
+        self._write_outputs(outputs)
+        body = promotion.body if promotion else None
+        summary = body or f"**promoter: {result.decision}**: {md_escape(result.summary)}\n"
+        if self.env.get("GITHUB_STEP_SUMMARY"):
+            io.append_file(self.env["GITHUB_STEP_SUMMARY"], io.summary_text(summary))
+        self.out.write(f"promoter: {result.decision}: {io.escape_data(result.summary)}\n")
+
+    def fail(self, error: PromoterError) -> None:
+        """An ``::error`` annotation and ``decision=failed``."""
+        self._end_group()
+        self.out.write(io.error(str(error), title="promoter") + "\n")
+        self._write_outputs({"decision": "failed"})
+
+    def _end_group(self) -> None:
+        sys.stderr.flush()
+        self.out.write(io.resume_commands(self._resume) + "\n")
+        self.out.write(io.endgroup() + "\n")
+
+    def _write_outputs(self, outputs: Mapping[str, str]) -> None:
+        path = self.env.get("GITHUB_OUTPUT")
+        if path:
+            io.append_file(path, io.format_outputs(outputs))
+        else:
+            log.info("outputs (no GITHUB_OUTPUT): %s", json.dumps(dict(outputs)))
+
+
+def to_trigger(event: Event, inputs: io.ActionInputs) -> Trigger:
+    """The event in neutral terms; a dispatch's own inputs (``run``, ``dry_run``,
+    ``objective``) override the action's."""
+    run, dry_run, objective = inputs.run, inputs.dry_run, inputs.objective
+    if event.name is EventName.WORKFLOW_DISPATCH:
+        given = event.inputs
+        if given.get("run"):
+            run = io.valid_run_id(given["run"], "run")
+        if given.get("dry_run"):
+            dry_run = io.parse_bool(given["dry_run"], "dry_run")
+        objective = given.get("objective") or objective
+    if objective is not None and len(objective) > 200:
+        raise UsageError(LONG_OBJECTIVE)
+    comment = event.comment
+    return Trigger(
+        kind=KINDS.get(event.name, TriggerKind.OTHER),
+        event=event.raw_name,
+        actor=event.actor,
+        run_url=event.run_url,
+        run=run,
+        objective=objective,
+        dry_run=dry_run,
+        comment=CommentTrigger(
+            ref=CommentRef(comment.number, comment.id),
+            action=comment.action,
+            body=comment.body,
+            author=comment.author,
+            by_bot=comment.author_type == "Bot" or comment.author.endswith("[bot]"),
+            on_pull_request=comment.is_pull_request,
+            url=comment.html_url,
+        )
+        if comment is not None
+        else None,
     )
-    return route(TriggerContext(event, inputs, settings, forge))
-
-
-def _write_outputs(env: Mapping[str, str], outputs: Mapping[str, str]) -> None:
-    from promoter.hosts.github_actions import runner_io as io
-
-    path = env.get("GITHUB_OUTPUT")
-    if path:
-        io.append_file(path, io.format_outputs(outputs))
-    else:
-        log.info("outputs (no GITHUB_OUTPUT): %s", json.dumps(dict(outputs)))
 
 
 def workspace(env: Mapping[str, str]) -> Path:

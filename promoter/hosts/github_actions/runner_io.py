@@ -11,15 +11,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
+from promoter.core.runids import RULE, parse_run_id
 from promoter.errors import UsageError
-from promoter.triggers.commands import open_fences, parse_run_id
-
-Forge = Literal["github", "gitlab", "local"]
+from promoter.forges.registry import FORGE_NAMES, ForgeName
+from promoter.triggers.commands import open_fences
 
 INPUT_NAMES: Final = ("config", "guild-home", "forge", "token", "dry-run", "run", "objective")
-FORGES: Final[tuple[Forge, ...]] = ("github", "gitlab", "local")
 # YAML 1.2 core schema booleans, as @actions/core getBooleanInput accepts them.
 TRUE_WORDS: Final = ("true", "True", "TRUE")
 FALSE_WORDS: Final = ("false", "False", "FALSE")
@@ -30,7 +29,7 @@ BAD_BOOLEAN: Final = (
     "input {name}: {value} is not a boolean (true, True, TRUE, false, False or FALSE)"
 )
 BAD_FORGE: Final = "input forge: {value} is not one of github, gitlab, local"
-BAD_RUN_ID: Final = "input {name}: {value} is not a run id (4 to 32 hexadecimal characters)"
+BAD_RUN_ID: Final = "input {name}: {value} is not a run id (" + RULE + ")"
 BAD_OUTPUT_NAME: Final = "output name {name!r} is not made of letters, digits, '_' and '-'"
 BAD_STOP_MARKER: Final = "stop-commands token {token!r} is not made of letters, digits, '_', '-'"
 SUMMARY_TRUNCATED: Final = (
@@ -49,7 +48,7 @@ class ActionInputs:
 
     config: str | None = None
     guild_home: str | None = None
-    forge: Forge = "github"
+    forge: ForgeName = "github"
     token: str | None = field(default=None, repr=False)
     dry_run: bool = False
     run: str | None = None
@@ -88,7 +87,7 @@ def parse_inputs(env: Mapping[str, str]) -> ActionInputs:
         return env.get(input_env_name(name), "").strip() or None
 
     forge = (given("forge") or "github").lower()
-    if forge not in FORGES:
+    if forge not in FORGE_NAMES:
         raise UsageError(BAD_FORGE.format(value=_shown(given("forge") or "")))
     run = given("run")
     return ActionInputs(

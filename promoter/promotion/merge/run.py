@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from promoter.config import MergeConfig
-from promoter.core.models import Run, RunFiles
 from promoter.errors import PromoterError
 from promoter.promotion.merge.apply import MergeRefused, Written, apply_plan, target_states
 from promoter.promotion.merge.plan import MergePlan, check_targets, plan_merge
+from promoter.runs.base import RunStore
+from promoter.settings import Settings
 from promoter.tools.git import Git, path_prefix
 
 log = logging.getLogger("promoter")
@@ -24,18 +24,40 @@ class MergeOutcome:
     written: tuple[Written, ...]
 
 
-def merge_run(
-    project: Path,
-    run: Run,
-    run_dir: Path,
-    files: RunFiles,
-    config: MergeConfig,
+def merge_into_project(
+    settings: Settings,
+    store: RunStore,
+    run_id: str,
     *,
     preview: bool = False,
     replace_changed: bool = False,
 ) -> MergeOutcome:
-    """Merge ``run`` into ``project``: every refusal is raised at once, before any write."""
-    plan = plan_merge(files, config, run.flags)
+    """The Guild-merge of one run into the project (``promoter merge``)."""
+    from promoter.candidates import find_run
+
+    run = find_run(store, run_id)
+    plan = plan_merge(store.run_files(run), settings.config.merge, run.flags)
+    run_dir = store.materialize(run, needed_run_files(plan))
+    return merge_run(
+        settings.project, run_dir, plan, preview=preview, replace_changed=replace_changed
+    )
+
+
+def needed_run_files(plan: MergePlan) -> list[str]:
+    """The run files a plan copies: all that a remote store must fetch for the merge."""
+    return [c.run_path for c in plan.copies if c.run_path is not None]
+
+
+def merge_run(
+    project: Path,
+    run_dir: Path,
+    plan: MergePlan,
+    *,
+    preview: bool = False,
+    replace_changed: bool = False,
+) -> MergeOutcome:
+    """Carry out ``plan`` from ``run_dir`` into ``project``: every refusal is raised at once,
+    before any write."""
     codes, ignored = _git_view(project, plan)
     states = target_states(project, run_dir, plan, codes, ignored.__contains__)
     checked = check_targets(plan, states, replace_changed)

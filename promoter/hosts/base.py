@@ -1,0 +1,73 @@
+"""The one interface every CI host implements (GitHub Actions, GitLab CI), and the driver
+that runs ``promoter event`` through it.
+
+A host reads its environment once into a :class:`HostContext` (the trigger in neutral
+terms, the settings, which forge to talk to), and writes the result the way its CI reads
+it (outputs, log annotations, a summary). Triggers never see a host.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from promoter.errors import PromoterError
+from promoter.forges.registry import ForgeTarget
+from promoter.settings import Settings
+from promoter.triggers.events import Trigger
+from promoter.triggers.result import TriggerResult
+
+log = logging.getLogger("promoter")
+
+
+@dataclass(frozen=True, slots=True)
+class HostContext:
+    """What a host read from its environment."""
+
+    trigger: Trigger
+    settings: Settings
+    forge: ForgeTarget
+
+
+class CiHost(Protocol):
+    """A CI system promoter runs in."""
+
+    name: str
+
+    def begin(self) -> None:
+        """Prepare the job's log before anything untrusted is read (mask secrets, group)."""
+        ...
+
+    def read(self) -> HostContext:
+        """The trigger, settings and forge, from the environment and the event."""
+        ...
+
+    def succeed(self, result: TriggerResult) -> None:
+        """Write the outputs and summary of a finished job."""
+        ...
+
+    def fail(self, error: PromoterError) -> None:
+        """Report a failed job the way the CI shows errors."""
+        ...
+
+
+def run_event(host: CiHost) -> int:
+    """Read the trigger through ``host``, route it, and report; 0 also for 'not better'."""
+    from promoter.forges.registry import make_forge
+    from promoter.runs.registry import open_store
+    from promoter.triggers.context import TriggerContext
+    from promoter.triggers.router import route
+
+    host.begin()
+    try:
+        context = host.read()
+        log.info("%s: event %s", host.name, context.trigger.event)
+        forge = make_forge(context.forge)
+        store = open_store(context.settings)
+        result = route(TriggerContext(context.trigger, context.settings, forge, store))
+    except PromoterError as e:
+        host.fail(e)
+        raise
+    host.succeed(result)
+    return 0

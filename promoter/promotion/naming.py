@@ -1,0 +1,45 @@
+"""The promotion branch and the PR title, filled in from ``pr.branch`` and ``pr.title``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from promoter.config import Config, check_template_fields
+from promoter.core.selection import Selection, Verdict
+from promoter.errors import UsageError
+from promoter.tools.git import valid_branch_component
+
+
+def format_template(template: str, values: Mapping[str, object], key: str) -> str:
+    """``pr.branch`` / ``pr.title`` filled in; the fields were checked at config load."""
+    try:
+        check_template_fields(template)
+        return template.format(**values)
+    except (ValueError, TypeError, KeyError) as e:
+        raise UsageError(f"{key}: {e}") from None
+
+
+def branch_name(config: Config, selection: Selection, verdict: Verdict | None = None) -> str:
+    """The promotion branch: ``pr.branch`` with ``{op}`` made safe for a git ref."""
+    values = _fields(selection, verdict)
+    values["op"] = valid_branch_component(str(values["op"]))
+    return format_template(config.pr.branch, values, "pr.branch")
+
+
+def title_of(config: Config, selection: Selection, verdict: Verdict | None = None) -> str:
+    """The PR title from ``pr.title``."""
+    return format_template(config.pr.title, _fields(selection, verdict), "pr.title")
+
+
+def _fields(selection: Selection, verdict: Verdict | None = None) -> dict[str, object]:
+    chosen = verdict or selection.winner
+    assert chosen is not None
+    run = chosen.run
+    value = chosen.objective
+    return {
+        "op": run.op,
+        "run_id": run.id,
+        "run_short": run.short_id,
+        "objective_name": str(selection.policy.objective.scalar),
+        "objective_value": value if value is not None else float("nan"),
+    }
