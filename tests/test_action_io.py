@@ -30,7 +30,6 @@ from promoter.hosts.github_actions.runner_io import (
     group,
     input_env_name,
     mask,
-    notice,
     parse_bool,
     parse_inputs,
     resume_commands,
@@ -291,8 +290,8 @@ def test_commands() -> None:
     assert warning("50% done\nnext", title="a: b, c") == (
         "::warning title=a%3A b%2C c::50%25 done%0Anext"
     )
-    assert notice("n", title="t", file="src/a,b.py", line=3) == (
-        "::notice title=t,file=src/a%2Cb.py,line=3::n"
+    assert error("n", title="t", file="src/a,b.py", line=3) == (
+        "::error title=t,file=src/a%2Cb.py,line=3::n"
     )
     assert error("e", file="f.py") == "::error file=f.py::e"
 
@@ -330,7 +329,7 @@ def test_stop_commands() -> None:
 
 @given(st.text(), st.text(), st.text(), st.integers(min_value=1))
 def test_commands_round_trip(message: str, title: str, file: str, line: int) -> None:
-    for build, kind in [(error, "error"), (warning, "warning"), (notice, "notice")]:
+    for build, kind in [(error, "error"), (warning, "warning")]:
         command = build(message, title=title, file=file, line=line)
         assert "\n" not in command and "\r" not in command
         name, properties, data = read_command(command)

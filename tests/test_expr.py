@@ -103,10 +103,10 @@ def test_error_names_position() -> None:
 
 
 def test_objective() -> None:
-    assert parse_objective("max val_acc").better(0.9, 0.8)
+    assert parse_objective("max val_acc").improvement(0.9, 0.8) > 0
     objective = parse_objective("min avg:loss")
     assert objective.scalar == ScalarRef("loss", "avg")
-    assert objective.better(0.1, 0.2)
+    assert objective.improvement(0.1, 0.2) > 0
     assert objective.improvement(0.1, 0.25) == pytest.approx(0.15)
     assert str(objective) == "min avg:loss"
 

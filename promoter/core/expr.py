@@ -155,10 +155,6 @@ class Objective:
     direction: Direction
     scalar: ScalarRef
 
-    def better(self, a: float, b: float) -> bool:
-        """Whether ``a`` is strictly better than ``b``."""
-        return a > b if self.direction == "max" else a < b
-
     def improvement(self, candidate: float, champion: float) -> float:
         """How much better the candidate is (negative when worse)."""
         return candidate - champion if self.direction == "max" else champion - candidate

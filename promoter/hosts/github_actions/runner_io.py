@@ -181,13 +181,6 @@ def warning(
     return _annotation("warning", message, title, file, line)
 
 
-def notice(
-    message: str, title: str | None = None, file: str | None = None, line: int | None = None
-) -> str:
-    """A notice annotation."""
-    return _annotation("notice", message, title, file, line)
-
-
 def mask(value: str) -> str:
     """``::add-mask::`` lines for ``value``, one per non-blank line ("" when nothing to mask)."""
     # The runner masks log lines one at a time, so a multi-line secret is masked line by line
