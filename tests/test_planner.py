@@ -1,0 +1,87 @@
+"""The promotion planner on a table of facts: no git, no DVC, no forge."""
+
+from __future__ import annotations
+
+import pytest
+
+from promoter.core.selection import Decision
+from promoter.forges.base import PullRequest
+from promoter.forges.markers import marker
+from promoter.promotion.planner import (
+    ALREADY_OPEN,
+    FOREIGN_COMMITS,
+    Action,
+    Facts,
+    plan,
+)
+
+WINNER, OLD, CHAMPION = "a" * 32, "b" * 32, "c" * 32
+BRANCH = "promote/train"
+
+
+def pr(run: str | None, number: int = 7) -> PullRequest:
+    body = f"body\n{marker('train', run)}\n" if run else "opened by a person"
+    return PullRequest(number, f"https://x/pull/{number}", BRANCH, "t", body)
+
+
+def facts(decision: Decision = Decision.PROMOTE, **kw: object) -> Facts:
+    base: dict[str, object] = {
+        "decision": decision,
+        "run_id": WINNER,
+        "champion_run_id": CHAMPION,
+        "dry_run": False,
+        "branch": BRANCH,
+    }
+    return Facts(**(base | kw))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("given", "action", "pr_number", "replaces"),
+    [
+        # nothing to promote
+        (facts(Decision.NO_CANDIDATE, run_id=None, branch=None), Action.REPORT, None, None),
+        (facts(Decision.NOT_BETTER), Action.REPORT, None, None),
+        (facts(Decision.NOT_BETTER, open_pr=pr(OLD)), Action.CLOSE_STALE, 7, None),
+        (facts(Decision.NOT_BETTER, open_pr=pr(OLD), dry_run=True), Action.REPORT, None, None),
+        (facts(Decision.NOT_BETTER, open_pr=pr(CHAMPION)), Action.REPORT, None, None),
+        (facts(Decision.NOT_BETTER, open_pr=pr(None)), Action.REPORT, None, None),
+        # a first promotion
+        (facts(), Action.CREATE, None, None),
+        (facts(dry_run=True), Action.DRY_RUN, None, None),
+        (facts(branch_exists=True), Action.CREATE, None, None),
+        # the open PR already promotes the winner
+        (facts(open_pr=pr(WINNER), branch_exists=True), Action.UNCHANGED, 7, None),
+        # ... but its branch is gone: build it again
+        (facts(open_pr=pr(WINNER)), Action.UPDATE, 7, None),
+        # a better run replaces the open PR's
+        (facts(open_pr=pr(OLD), branch_exists=True), Action.UPDATE, 7, OLD),
+        (facts(open_pr=pr(OLD), branch_exists=True, dry_run=True), Action.DRY_RUN, None, None),
+        # commits promoter did not make are never overwritten, dry run or not
+        (
+            facts(open_pr=pr(OLD), branch_exists=True, foreign_commits=("1234abcd (Ann: fix)",)),
+            Action.REFUSE,
+            7,
+            None,
+        ),
+        (
+            facts(branch_exists=True, foreign_commits=("1234abcd (Ann: fix)",), dry_run=True),
+            Action.REFUSE,
+            None,
+            None,
+        ),
+    ],
+)
+def test_plan(given: Facts, action: Action, pr_number: int | None, replaces: str | None) -> None:
+    decided = plan(given)
+    assert decided.action is action
+    assert (decided.pr.number if decided.pr else None) == pr_number
+    assert decided.replaces_run == replaces
+
+
+def test_messages_say_what_and_which() -> None:
+    unchanged = plan(facts(open_pr=pr(WINNER), branch_exists=True))
+    assert unchanged.message == ALREADY_OPEN.format(number=7, run=WINNER[:8])
+    commits = tuple(f"{i:08x} (Ann: fix {i})" for i in range(7))
+    refused = plan(facts(branch_exists=True, foreign_commits=commits))
+    assert refused.message == FOREIGN_COMMITS.format(branch=BRANCH, shown=", ".join(commits[:5]))
+    assert "00000006" not in refused.message

@@ -1,0 +1,147 @@
+"""Trigger handlers through the router, in milliseconds: a neutral trigger in, the in-memory
+forge and store, real git where a command promotes. No Guild, no DVC, no HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promoter.forges.base import CommentRef, Role
+from promoter.forges.markers import find_promotion
+from promoter.render.escape import md_escape
+from promoter.settings import Settings, resolve_settings
+from promoter.triggers.commands import help_text
+from promoter.triggers.comment import REFUSED_PERMISSION
+from promoter.triggers.context import TriggerContext
+from promoter.triggers.events import (
+    IGNORED_ACTION,
+    IGNORED_BOT,
+    CommentTrigger,
+    Trigger,
+    TriggerKind,
+)
+from promoter.triggers.router import route
+from tests.memory import MEMORY_CONFIG, MemoryForge, MemoryStore, memory_id, memory_world
+from tests.repos import commit_all, git, make_repo_with_bare_remote
+
+PR = 12
+ROLES = {"writer": Role.WRITE, "reader": Role.READ, "owner": Role.ADMIN}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    work, _ = make_repo_with_bare_remote(tmp_path)
+    (work / ".promoter.yml").write_text(MEMORY_CONFIG)
+    commit_all(work, "promoter config")
+    git(work, "push", "-q", "origin", "main")
+    return resolve_settings(work, env={})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> MemoryStore:
+    return memory_world(tmp_path, (0.8, 0.9))
+
+
+def comment(body: str, author: str = "writer", **kw: object) -> Trigger:
+    fields: dict[str, object] = {
+        "ref": CommentRef(PR, 501),
+        "action": "created",
+        "body": body,
+        "author": author,
+        "by_bot": False,
+        "on_pull_request": True,
+    }
+    return Trigger(
+        kind=TriggerKind.COMMENT,
+        event="issue_comment",
+        run_url="https://ci.example/run/1",
+        comment=CommentTrigger(**(fields | kw)),  # type: ignore[arg-type]
+    )
+
+
+def fire(trigger: Trigger, settings: Settings, store: MemoryStore, forge: MemoryForge):  # type: ignore[no-untyped-def]
+    return route(TriggerContext(trigger, settings, forge, store))
+
+
+def test_help_reacts_replies_and_promotes_nothing(settings, store) -> None:  # type: ignore[no-untyped-def]
+    forge = MemoryForge(roles=ROLES)
+    result = fire(comment("/promote help"), settings, store, forge)
+    assert result.decision == "help" and result.promotion is None
+    assert forge.reacted() == ["eyes", "rocket"]
+    (reply,) = forge.comments
+    assert reply.number == PR and reply.body.startswith("> `/promote help`")
+    assert help_text("/promote") in reply.body and "https://ci.example/run/1" in reply.body
+    assert not any(c.startswith(("create", "update")) for c in forge.calls)
+
+
+def test_a_reader_is_refused_before_anything_runs(settings, store) -> None:  # type: ignore[no-untyped-def]
+    forge = MemoryForge(roles=ROLES)
+    result = fire(comment("/promote", author="reader"), settings, store, forge)
+    assert result.decision == "refused"
+    text = REFUSED_PERMISSION.format(author="reader", needed="write", role="read")
+    assert result.summary == text and text in forge.comments[0].body
+    assert forge.reacted() == ["eyes", "confused"]
+    assert store.materialized == [] and find_promotion(forge, "promote/train") is None
+
+
+def test_an_invalid_command_says_why_and_shows_help(settings, store) -> None:  # type: ignore[no-untyped-def]
+    forge = MemoryForge(roles=ROLES)
+    result = fire(comment("/promote --force"), settings, store, forge)
+    assert result.decision == "refused"
+    assert "unknown option `--force`" in forge.comments[0].body
+    assert forge.reacted() == ["eyes", "confused"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"action": "edited"}, IGNORED_ACTION.format(action="edited")),
+        ({"by_bot": True, "author": "renovate[bot]"}, IGNORED_BOT.format(login="renovate[bot]")),
+    ],
+)
+def test_edits_and_bots_are_ignored_without_a_call(settings, store, changes, reason) -> None:  # type: ignore[no-untyped-def]
+    forge = MemoryForge(roles=ROLES)
+    result = fire(comment("/promote", **changes), settings, store, forge)
+    assert (result.decision, result.summary) == ("ignored", reason)
+    assert forge.calls == []
+
+
+def test_compare_two_runs(settings, store) -> None:  # type: ignore[no-untyped-def]
+    forge = MemoryForge(roles=ROLES)
+    result = fire(
+        comment(f"/promote compare {memory_id(1)[:8]} {memory_id(2)[:8]}"), settings, store, forge
+    )
+    assert result.decision == "compared"
+    table = forge.comments[0].body
+    assert f"| {md_escape('max val_acc')} | 0.8 | 0.9 |" in table
+    assert "| eligible | ✅ | ✅ |" in table
+
+
+def test_a_writer_promotes_the_best_run(settings, store) -> None:  # type: ignore[no-untyped-def]
+    forge = MemoryForge(roles=ROLES)
+    result = fire(comment("/promote"), settings, store, forge)
+    assert result.decision == "promoted" and result.promotion is not None
+    assert result.promotion.run_id == memory_id(2)
+    assert forge.reacted() == ["eyes", "rocket"]
+    assert forge.comments[-1].body.splitlines()[2].startswith("**promoted**")
+
+
+def test_dispatch_and_schedule_promote_what_the_request_says(settings, store) -> None:  # type: ignore[no-untyped-def]
+    forge = MemoryForge()
+    chosen = Trigger(kind=TriggerKind.DISPATCH, event="workflow_dispatch", run=memory_id(1)[:8])
+    result = fire(chosen, settings, store, forge)
+    # Run 1 is not the best: promoting it by id is judged against the same rules.
+    assert result.promotion is not None and result.promotion.run_id == memory_id(1)
+    nightly = fire(
+        Trigger(kind=TriggerKind.SCHEDULE, event="schedule", dry_run=True), settings, store, forge
+    )
+    assert nightly.decision == "dry-run" and nightly.promotion is not None
+    assert nightly.promotion.body and "promoter:op=train" in nightly.promotion.body
+
+
+def test_other_events_are_ignored(settings, store) -> None:  # type: ignore[no-untyped-def]
+    forge = MemoryForge()
+    result = fire(Trigger(kind=TriggerKind.OTHER, event="release"), settings, store, forge)
+    assert result.decision == "ignored" and "'release'" in result.summary
+    assert forge.calls == []
