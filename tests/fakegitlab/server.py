@@ -208,8 +208,8 @@ class FakeGitLab:
                 raise api.unauthorized()
             if record.method != "GET" and kind == "job":  # CI_JOB_TOKEN cannot write here
                 raise api.forbidden()
-            if record.body is None and record.raw_body.strip():
-                raise ApiError(400, "400 Bad request - the body is not valid JSON")
+            if record.body is None and record.raw_body.strip():  # Grape's own answer
+                raise ApiError(400, "message body does not match declared format", key="error")
             params = _params(record)
             with self.state.lock:
                 urls = Urls(f"http://{host}{self.prefix}")
