@@ -13,8 +13,9 @@ faults; ``requests`` records every request.
 
 Modules: ``model`` (the objects), ``state`` (all of them, and helpers that seed them),
 ``shapes`` and ``issuable_shapes`` (GitLab's JSON for them), ``api`` (routing, errors,
-pagination, permissions), ``projects``/``merge_requests``/``notes`` (the endpoints), ``faults``
-(what a test plans), ``server`` (HTTP, auth, request log).
+pagination, permissions), ``projects``/``merge_requests``/``notes`` (the endpoints), ``auth``
+(who calls), ``faults`` (what a test plans), ``recording`` (the request log's entries),
+``server`` (HTTP).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from tests.fakegitlab.model import (
     Project,
     User,
 )
-from tests.fakegitlab.server import SELF_MANAGED_PREFIX, FakeGitLab, RecordedRequest
+from tests.fakegitlab.recording import RecordedRequest
+from tests.fakegitlab.server import SELF_MANAGED_PREFIX, FakeGitLab
 from tests.fakegitlab.state import State
 
 __all__ = [

@@ -8,7 +8,16 @@ taken`` (a unique key in GitLab's database, not an idempotent 200 as on GitHub).
 from __future__ import annotations
 
 from tests.fakegitlab import issuable_shapes as shapes
-from tests.fakegitlab.api import ApiError, Ctx, P, Reply, not_found, route
+from tests.fakegitlab.api import (
+    ApiError,
+    Ctx,
+    P,
+    Reply,
+    forbidden,
+    not_found,
+    route,
+    unauthorized,
+)
 from tests.fakegitlab.merge_requests import merge_request_of
 from tests.fakegitlab.model import EMOJI_ALIASES, AwardEmoji, Issue, MergeRequest, Note, Project
 from tests.fakegitlab.model import now as timestamp
@@ -77,7 +86,7 @@ def edit_note(ctx: Ctx, project: Project, kind: str, iid: int, note_id: int) -> 
     """Only a note's author may edit it (GitLab answers 403 to anyone else)."""
     note = _note(project, kind, iid, note_id)
     if note.author_id != ctx.me.id or note.system:
-        raise ApiError(403, "403 Forbidden")
+        raise forbidden()
     note.body, note.updated_at = _body(ctx), timestamp()
     return Reply(200, shapes.note_json(ctx.urls, ctx.state, project, note))
 
@@ -86,7 +95,7 @@ def edit_note(ctx: Ctx, project: Project, kind: str, iid: int, note_id: int) -> 
 def delete_note(ctx: Ctx, project: Project, kind: str, iid: int, note_id: int) -> Reply:
     note = _note(project, kind, iid, note_id)
     if note.author_id != ctx.me.id:
-        raise ApiError(403, "403 Forbidden")
+        raise forbidden()
     del project.notes[note.id]
     return Reply(204)
 
@@ -137,7 +146,7 @@ def remove_award(
     target = _awardable(project, kind, iid, note_id)
     found = _award(target.awards, award_id)
     if found.user_id != ctx.me.id and not ctx.me.admin:
-        raise ApiError(401, "401 Unauthorized")
+        raise unauthorized()
     target.awards.remove(found)
     return Reply(204)
 

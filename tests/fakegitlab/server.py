@@ -1,5 +1,5 @@
 """The HTTP side of the fake GitLab: a threaded stdlib server answering under
-``[prefix]/api/v4``, the request log, planned faults and authentication."""
+``[prefix]/api/v4``, with the request log and the planned faults."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ import json
 import re
 import threading
 import urllib.parse
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tests.fakegitlab import api, merge_requests, notes, projects
 from tests.fakegitlab.api import ApiError, Ctx, Reply
+from tests.fakegitlab.auth import caller
 from tests.fakegitlab.faults import Fault, FaultPlan
-from tests.fakegitlab.model import DEFAULT_TOKEN, User
+from tests.fakegitlab.model import DEFAULT_TOKEN
+from tests.fakegitlab.recording import RecordedRequest, decode_body, params_of
 from tests.fakegitlab.shapes import Urls
 from tests.fakegitlab.state import State
 
@@ -26,27 +27,6 @@ ENDPOINTS = (projects, merge_requests, notes)  # importing them registers their 
 API = "/api/v4"
 SELF_MANAGED_PREFIX = "/gitlab"  # a relative URL root, as CI_SERVER_URL may carry one
 UNKNOWN_ROUTE = {"error": "404 Not Found"}  # GitLab's catch-all API route
-
-
-@dataclass
-class RecordedRequest:
-    """One request as the server saw it."""
-
-    method: str
-    path: str  # as sent (prefix and /api/v4 included), without the query
-    route: str  # after [prefix]/api/v4, still URL-encoded: what routes and faults match; "" if
-    #             the request was not under this server's API root
-    query: dict[str, list[str]]
-    body: Any  # the decoded JSON (or form) body, or None
-    headers: dict[str, str]
-    raw_body: bytes = b""
-    status: int = 0  # for a lost answer, the status that was never sent; 0 for a hang
-    known: bool = True  # False when no route serves it (answered 404)
-    fault: str | None = None  # "status", "lost" or "hang" when a planned fault was used
-
-    def header(self, name: str) -> str | None:
-        """A request header, by case-insensitive name."""
-        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
 class FakeGitLab:
@@ -197,20 +177,24 @@ class FakeGitLab:
         record.fault = fault.kind if fault else None
         return fault
 
+    def hold(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when the server stops: how a "hang" holds a request."""
+        self._release.wait(seconds)
+
     def answer(self, record: RecordedRequest, host: str) -> Reply:
         """The reply to one request: authentication, then the route's handler."""
         found = api.find_route(record.method, record.route) if record.route else None
+        if found is None:
+            return Reply(404, UNKNOWN_ROUTE)
         try:
-            user, kind = self._authenticate(record)
-            if found is None:
-                return Reply(404, UNKNOWN_ROUTE)
+            user, kind = caller(self.state, record)
             if record.method != "GET" and user is None:
                 raise api.unauthorized()
             if record.method != "GET" and kind == "job":  # CI_JOB_TOKEN cannot write here
                 raise api.forbidden()
             if record.body is None and record.raw_body.strip():  # Grape's own answer
                 raise ApiError(400, "message body does not match declared format", key="error")
-            params = _params(record)
+            params = params_of(record)
             with self.state.lock:
                 urls = Urls(f"http://{host}{self.prefix}")
                 ctx = Ctx(self.state, urls, user, record.route, record.query, params)
@@ -220,48 +204,6 @@ class FakeGitLab:
         except Exception as error:  # a bug in the fake: answer 500 and keep it for the test
             self.errors.append(error)
             return Reply(500, {"message": f"fake GitLab failed: {error!r}"})
-
-    def _authenticate(self, record: RecordedRequest) -> tuple[User | None, str | None]:
-        """The caller and how they came: ``PRIVATE-TOKEN`` or ``Authorization: Bearer`` (a
-        personal, project or OAuth token), ``JOB-TOKEN``, or nobody. A token that is given but
-        unknown is 401, whatever the endpoint."""
-        private, job = record.header("PRIVATE-TOKEN"), record.header("JOB-TOKEN")
-        scheme, _, bearer = (record.header("Authorization") or "").partition(" ")
-        if private is not None:
-            user_id, kind = self.state.tokens.get(private.strip()), "private"
-        elif scheme:
-            token = bearer.strip() if scheme.lower() == "bearer" else ""
-            user_id, kind = self.state.tokens.get(token), "oauth"
-        elif job is not None:
-            user_id, kind = self.state.job_tokens.get(job.strip()), "job"
-        else:
-            return None, None
-        if user_id is None or user_id not in self.state.users:
-            raise api.unauthorized()
-        return self.state.users[user_id], kind
-
-
-def _params(record: RecordedRequest) -> dict[str, Any]:
-    """Query parameters (``name[]`` repeated as a list) merged with the body, the body winning."""
-    params: dict[str, Any] = {
-        key: values if key.endswith("[]") else values[-1] for key, values in record.query.items()
-    }
-    if isinstance(record.body, dict):
-        params.update(record.body)
-    return params
-
-
-def _decode(raw: bytes, content_type: str) -> Any:
-    """A JSON or form body; None when empty or not valid (answered 400)."""
-    if not raw.strip():
-        return None
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        form = urllib.parse.parse_qs(raw.decode(), keep_blank_values=True)
-        return {k: v if k.endswith("[]") else v[-1] for k, v in form.items()}
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -274,20 +216,20 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urllib.parse.urlsplit(self.path)
         root = fake.prefix + API
         route = parts.path[len(root) :] if parts.path.startswith(root + "/") else ""
-        length = int(self.headers.get("Content-Length") or 0)
+        length = int(self.headers.get("Content-Length") or 0)  # python-gitlab never chunks
         raw = self.rfile.read(length) if length else b""
         record = RecordedRequest(
             self.command,
             parts.path,
             route,
             urllib.parse.parse_qs(parts.query, keep_blank_values=True),
-            _decode(raw, self.headers.get("Content-Type") or ""),
+            decode_body(raw, self.headers.get("Content-Type") or ""),
             dict(self.headers.items()),
             raw,
         )
         fault = fake.record(record)
         if fault is not None and fault.kind == "hang":
-            fake._release.wait(fault.hold)
+            fake.hold(fault.hold)
             self.close_connection = True  # nothing done, nothing sent
             return
         if fault is not None and fault.kind == "status":
