@@ -4,6 +4,8 @@ the wire)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -496,6 +498,60 @@ def test_roles_that_may_not_write(project: Project, fake_gitlab: FakeGitLab) -> 
     assert refused.value.response_code == 403
     mr = fake_gitlab.state.add_merge_request(project, "feature", "main", "t")
     assert as_bob.mergerequests.get(mr.iid, lazy=True).notes.create({"body": "ok"}).body == "ok"
+
+
+# --- git over HTTP with a token ------------------------------------------------------------------
+
+
+def git_as(server: FakeGitLab, cwd: Path, credentials: str, *args: str) -> Any:
+    """Run git in ``cwd``; ``{url}`` in ``args`` is ``group/demo``'s HTTP URL with
+    ``credentials`` (``user:token``, or "" for none) in it. git never prompts."""
+    url = server.url.replace("//", f"//{credentials}@" if credentials else "//") + "/group/demo.git"
+    argv = ["git", *(arg.replace("{url}", url) for arg in args)]
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env, check=False)
+
+
+@pytest.mark.slow
+def test_git_clone_and_push_with_a_token(pushed: Path, fake_gitlab: FakeGitLab) -> None:
+    demo = fake_gitlab.state.project("group/demo")
+    url = raw(fake_gitlab, "GET", f"/projects/{demo.id}").json()["http_url_to_repo"]
+    assert url == f"{fake_gitlab.url}/group/demo.git"
+    bot = f"oauth2:{DEFAULT_TOKEN}"
+    clone = git_as(fake_gitlab, pushed.parent, bot, "clone", "-q", "{url}", "clone")
+    assert clone.returncode == 0, clone.stderr
+    log = git(pushed.parent / "clone", "log", "-1", "--format=%s", "origin/promote/train")
+    assert log.strip() == "Train a better model"
+    (pushed / "plot.bin").write_bytes(os.urandom(1_500_000))  # over git's 1 MiB post buffer
+    sha = commit_all(pushed, "Plots")
+    push = git_as(fake_gitlab, pushed, bot, "push", "-q", "{url}", "HEAD:refs/heads/promote/next")
+    assert push.returncode == 0, push.stderr
+    branch = fake_gitlab.client().projects.get(demo.id, lazy=True).branches.get("promote/next")
+    assert branch.commit["id"] == sha
+    pushes = fake_gitlab.calls("POST", r"\.git/git-receive-pack$")
+    assert {(r.user, r.status, r.git, r.known) for r in pushes} == {(DEFAULT_USER, 200, True, True)}
+    assert any(r.header("Transfer-Encoding") == "chunked" for r in pushes)
+    assert not fake_gitlab.unknown_requests
+
+
+@pytest.mark.slow
+def test_git_refusals(pushed: Path, fake_gitlab: FakeGitLab) -> None:
+    state = fake_gitlab.state
+    state.set_access("group/demo", state.add_token("bob-token", "bob").username, REPORTER)
+    state.add_token("mallory-token", "mallory")  # not a member
+    job = f"gitlab-ci-token:{JOB_TOKEN}"
+    assert git_as(fake_gitlab, pushed, job, "ls-remote", "{url}").returncode == 0
+    # CI_JOB_TOKEN clones and fetches but cannot push (GitLab's message); a Reporter neither.
+    for credentials in (job, "bob:bob-token"):
+        refused = git_as(fake_gitlab, pushed, credentials, "push", "{url}", "HEAD:refs/heads/x")
+        assert "You are not allowed to push code to this project." in refused.stderr
+    wrong = git_as(fake_gitlab, pushed, "oauth2:glpat-wrong", "ls-remote", "{url}")
+    assert "HTTP Basic: Access denied" in wrong.stderr
+    nobody = git_as(fake_gitlab, pushed, "", "ls-remote", "{url}")
+    assert "could not read Username" in nobody.stderr  # asked for credentials, none to give
+    hidden = git_as(fake_gitlab, pushed, "mallory:mallory-token", "ls-remote", "{url}")
+    assert "could not be found" in hidden.stderr
+    assert "x" not in state.project("group/demo").branch_names()
 
 
 # --- the request log, unknown routes, bugs in the fake -----------------------------------------

@@ -9,13 +9,14 @@
 
 ``state`` holds users, tokens, projects with their members, merge requests, issues, notes and
 award emoji; ``fail_next``, ``rate_limit_next``, ``lose_answer_next`` and ``hang_next`` plan
-faults; ``requests`` records every request.
+faults; ``requests`` records every request. A project with a bare repository can also be cloned
+and pushed to over HTTP with a token, at ``{url}/<path>.git`` (``http_url_to_repo``).
 
 Modules: ``model`` (the objects), ``state`` (all of them, and helpers that seed them),
 ``shapes`` and ``issuable_shapes`` (GitLab's JSON for them), ``api`` (routing, errors,
 pagination, permissions), ``projects``/``merge_requests``/``notes`` (the endpoints), ``auth``
-(who calls), ``faults`` (what a test plans), ``recording`` (the request log's entries),
-``server`` (HTTP).
+(who calls), ``git_http`` (clone and push), ``faults`` (what a test plans), ``recording`` (the
+request log's entries), ``server`` (HTTP).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ class RecordedRequest:
 
     method: str
     path: str  # as sent (prefix and /api/v4 included), without the query
-    route: str  # after [prefix]/api/v4, still URL-encoded: what routes and faults match; "" if
-    #             the request was not under this server's API root
+    route: str  # after [prefix]/api/v4 (git requests: after [prefix]), still URL-encoded: what
+    #             routes and faults match; "" when the request is neither
     query: dict[str, list[str]]
     body: Any  # the decoded JSON (or form) body, or None
     headers: dict[str, str]
@@ -23,6 +23,8 @@ class RecordedRequest:
     status: int = 0  # for a lost answer, the status that was never sent; 0 for a hang
     known: bool = True  # False when no route serves it (answered 404)
     fault: str | None = None  # "status", "lost" or "hang" when a planned fault was used
+    git: bool = False  # a git HTTP request (clone, fetch, push), not an API one
+    user: str | None = None  # the username the credentials stand for, once checked
 
     def header(self, name: str) -> str | None:
         """A request header, by case-insensitive name."""

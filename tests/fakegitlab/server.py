@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from tests.fakegitlab import api, merge_requests, notes, projects
+from tests.fakegitlab import api, git_http, merge_requests, notes, projects
 from tests.fakegitlab.api import ApiError, Ctx, Reply
 from tests.fakegitlab.auth import caller
 from tests.fakegitlab.faults import Fault, FaultPlan
@@ -172,7 +172,8 @@ class FakeGitLab:
         """Log a request and take the planned fault it meets, if any."""
         with self._log_lock:
             self.requests.append(record)
-        record.known = bool(record.route) and bool(api.find_route(record.method, record.route))
+        found = record.git or api.find_route(record.method, record.route) is not None
+        record.known = bool(record.route) and found
         fault = self.plan.take(record.method, record.route) if record.route else None
         record.fault = fault.kind if fault else None
         return fault
@@ -182,12 +183,15 @@ class FakeGitLab:
         self._release.wait(seconds)
 
     def answer(self, record: RecordedRequest, host: str) -> Reply:
-        """The reply to one request: authentication, then the route's handler."""
+        """The reply to one request: authentication, then the route's handler (or git's)."""
         found = api.find_route(record.method, record.route) if record.route else None
-        if found is None:
+        if found is None and not record.git:
             return Reply(404, UNKNOWN_ROUTE)
         try:
+            if found is None:
+                return git_http.serve(self.state, record)
             user, kind = caller(self.state, record)
+            record.user = user.username if user else None
             if record.method != "GET" and user is None:
                 raise api.unauthorized()
             if record.method != "GET" and kind == "job":  # CI_JOB_TOKEN cannot write here
@@ -214,10 +218,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         fake = self.fake
         parts = urllib.parse.urlsplit(self.path)
-        root = fake.prefix + API
-        route = parts.path[len(root) :] if parts.path.startswith(root + "/") else ""
-        length = int(self.headers.get("Content-Length") or 0)  # python-gitlab never chunks
-        raw = self.rfile.read(length) if length else b""
+        root, web = fake.prefix + API, parts.path[len(fake.prefix) :]
+        if parts.path.startswith(root + "/"):
+            route = parts.path[len(root) :]
+        else:
+            route = web if parts.path.startswith(fake.prefix) and git_http.is_git(web) else ""
+        raw = self._body()
         record = RecordedRequest(
             self.command,
             parts.path,
@@ -226,6 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
             decode_body(raw, self.headers.get("Content-Type") or ""),
             dict(self.headers.items()),
             raw,
+            git=bool(route) and not parts.path.startswith(root + "/"),
         )
         fault = fake.record(record)
         if fault is not None and fault.kind == "hang":
@@ -242,15 +249,31 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(reply)
 
+    def _body(self) -> bytes:
+        """The request body: ``Content-Length`` bytes, or chunks (git sends big pushes so)."""
+        if (self.headers.get("Transfer-Encoding") or "").lower() != "chunked":
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+        chunks = []
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()  # the CRLF after each chunk
+        while self.rfile.readline().strip():  # trailers, up to the blank line
+            pass
+        return b"".join(chunks)
+
     def _send(self, reply: Reply) -> None:
         if reply.status == 204:
             data = b""
+        elif isinstance(reply.body, bytes):
+            data = reply.body
         elif isinstance(reply.body, str):
             data = reply.body.encode()
         else:
             data = json.dumps(reply.body).encode()
         self.send_response(reply.status)
-        headers = {"Content-Type": "application/json", **reply.headers}
+        kind = "text/plain" if isinstance(reply.body, str) else "application/json"
+        headers = {"Content-Type": kind, **reply.headers}
         headers["Content-Length"] = str(len(data))
         for key, value in headers.items():
             self.send_header(key, value)
