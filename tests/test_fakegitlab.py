@@ -30,6 +30,7 @@ from tests.fakegitlab import (
     FakeGitLab,
     Member,
     Project,
+    api,
 )
 from tests.repos import commit_all, git, make_repo_with_bare_remote
 
@@ -498,6 +499,54 @@ def test_roles_that_may_not_write(project: Project, fake_gitlab: FakeGitLab) -> 
     assert refused.value.response_code == 403
     mr = fake_gitlab.state.add_merge_request(project, "feature", "main", "t")
     assert as_bob.mergerequests.get(mr.iid, lazy=True).notes.create({"body": "ok"}).body == "ok"
+
+
+def test_every_route_answers_python_gitlab(project: Project, fake_gitlab: FakeGitLab) -> None:
+    """A tour of every route the fake serves, through python-gitlab; a new route fails this test
+    until the tour takes it."""
+    gl = fake_gitlab.client()
+    assert gl.version() == ("17.5.0", "fake0000")
+    gl.auth()
+    demo = gl.projects.get(project.id)
+    alice = gl.users.get(gl.users.list(username="alice")[0].id)
+    assert demo.members.get(alice.id).access_level == demo.members_all.get(alice.id).access_level
+    everyone = [demo.members.list(get_all=True), demo.members_all.list(get_all=True)]
+    assert [[m.username for m in members] for members in everyone] == [
+        [DEFAULT_USER, "alice", "bob", "carol"]
+    ] * 2
+    assert [b.name for b in demo.branches.list(get_all=True)] == ["feature", "main", "other"]
+    assert demo.branches.get("main").commit["id"] == MAIN
+    mr = demo.mergerequests.get(create(gl).iid)
+    mr.title = "Draft: t"
+    mr.save()
+    issue = fake_gitlab.state.add_issue(project, "an issue")
+    assert [i.iid for i in demo.issues.list(get_all=True)] == [issue.iid]
+    for thing in (create(gl, source_branch="other", labels="x"), demo.issues.get(issue.iid)):
+        note = thing.notes.create({"body": "hi"})
+        note = thing.notes.get(note.id)
+        note.body = "edited"
+        note.save()
+        assert [n.body for n in thing.notes.list(get_all=True)] == ["edited"]
+        award = note.awardemojis.create({"name": "eyes"})
+        assert note.awardemojis.get(award.id).name == "eyes"
+        assert [a.id for a in note.awardemojis.list(get_all=True)] == [award.id]
+        note.awardemojis.delete(award.id)
+        award = thing.awardemojis.create({"name": "rocket"})
+        assert [a.name for a in thing.awardemojis.list(get_all=True)] == ["rocket"]
+        assert thing.awardemojis.get(award.id).name == "rocket"
+        thing.awardemojis.delete(award.id)
+        thing.notes.delete(note.id)
+    assert [label.name for label in demo.labels.list(get_all=True)] == ["x"]
+    assert [m.title for m in demo.mergerequests.list(get_all=True)] == ["Promote run 1", "Draft: t"]
+    served = {(verb, pattern.pattern) for verb, pattern, _, _ in api.ROUTES}
+    taken = {
+        (verb, pattern.pattern)
+        for verb, pattern, _, _ in api.ROUTES
+        for r in fake_gitlab.requests
+        if r.method == verb and pattern.match(r.route)
+    }
+    assert served - taken == set()
+    assert project.notes == {} and not fake_gitlab.unknown_requests
 
 
 # --- git over HTTP with a token ------------------------------------------------------------------
