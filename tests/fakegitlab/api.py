@@ -25,6 +25,8 @@ DEFAULT_PER_PAGE, MAX_PER_PAGE = 20, 100
 
 @dataclass
 class Reply:
+    """What a handler answers: status, JSON (or text, or bytes) body, extra headers."""
+
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -38,6 +40,7 @@ class ApiError(Exception):
         self.status, self.message, self.key = status, message, key
 
     def body(self) -> dict[str, Any]:
+        """The JSON GitLab sends for this error."""
         return {self.key: self.message}
 
 
@@ -48,10 +51,12 @@ def not_found(what: str | None = None) -> ApiError:
 
 
 def unauthorized() -> ApiError:
+    """GitLab's 401, for a missing or wrong token."""
     return ApiError(401, "401 Unauthorized")
 
 
 def forbidden() -> ApiError:
+    """GitLab's 403, for a caller whose role is too low."""
     return ApiError(403, "403 Forbidden")
 
 
@@ -84,9 +89,11 @@ class Ctx:
         return self.user
 
     def has(self, name: str) -> bool:
+        """Whether the request gave parameter ``name`` at all."""
         return name in self.params
 
     def text(self, name: str, *, required: bool = False, blank: bool = True) -> str | None:
+        """A string parameter; 400 when ``required`` and missing, or blank and not ``blank``."""
         value = self.params.get(name)
         if value is None:
             if required:
@@ -99,6 +106,7 @@ class Ctx:
         return str(value)
 
     def integer(self, name: str) -> int | None:
+        """An integer parameter (JSON number or digits); 400 ``is invalid`` otherwise."""
         value = self.params.get(name)
         if value is None or value == "":
             return None
@@ -107,6 +115,7 @@ class Ctx:
         return int(value)
 
     def flag(self, name: str) -> bool | None:
+        """A boolean parameter: JSON true/false or ``true``/``false``/``1``/``0`` text."""
         value = self.params.get(name)
         if value is None:
             return None

@@ -159,6 +159,7 @@ def note_json(urls: Urls, state: State, project: Project, note: Note) -> Json:
 
 
 def award_json(urls: Urls, state: State, award: AwardEmoji) -> Json:
+    """``AwardEmoji``: one emoji one user gave a merge request, issue or note."""
     return {
         "id": award.id,
         "name": award.name,
@@ -172,6 +173,7 @@ def award_json(urls: Urls, state: State, award: AwardEmoji) -> Json:
 
 
 def issue_json(urls: Urls, state: State, project: Project, issue: Issue) -> Json:
+    """``Issue``, as ``GET /projects/:id/issues/:iid`` answers."""
     ref = f"#{issue.iid}"
     web = f"{urls.project(project)}/-/issues/{issue.iid}"
     api = f"{urls.api}/projects/{project.id}/issues/{issue.iid}"

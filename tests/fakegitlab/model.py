@@ -38,6 +38,8 @@ def now() -> str:
 
 @dataclass
 class User:
+    """A GitLab account (a person, or the bot user of an access token)."""
+
     username: str
     id: int
     name: str
@@ -50,6 +52,8 @@ class User:
 
 @dataclass
 class Member:
+    """A user's membership of one project."""
+
     user_id: int
     access_level: int
     created_at: str = field(default_factory=now)
@@ -58,6 +62,8 @@ class Member:
 
 @dataclass
 class Label:
+    """A project label; GitLab makes one when a merge request first uses its title."""
+
     id: int
     name: str
     color: str = "#6699cc"
@@ -66,6 +72,8 @@ class Label:
 
 @dataclass
 class AwardEmoji:
+    """One emoji one user gave a merge request, an issue or a note."""
+
     id: int
     name: str
     user_id: int
@@ -77,6 +85,8 @@ class AwardEmoji:
 
 @dataclass
 class Note:
+    """A comment on a merge request or an issue, or a system note."""
+
     id: int
     noteable_type: str  # "MergeRequest" or "Issue"
     noteable_iid: int
@@ -91,6 +101,8 @@ class Note:
 
 @dataclass
 class Issue:
+    """An issue; its ``iid`` is its number in the project (``#iid``)."""
+
     iid: int
     id: int
     title: str
@@ -105,11 +117,14 @@ class Issue:
     awards: list[AwardEmoji] = field(default_factory=list)
 
     def touch(self) -> None:
+        """Mark it updated now."""
         self.updated_at = now()
 
 
 @dataclass
 class MergeRequest:
+    """A merge request; ``iid`` is its number in the project (``!iid``), ``id`` is global."""
+
     iid: int
     id: int
     title: str
@@ -144,6 +159,8 @@ class MergeRequest:
 
 @dataclass
 class Project:
+    """A project, with everything in it."""
+
     path: str  # "namespace/name"; GitLab's path_with_namespace
     id: int
     namespace_id: int
@@ -161,10 +178,12 @@ class Project:
 
     @property
     def name(self) -> str:
+        """The last part of the path."""
         return self.path.rpartition("/")[2]
 
     @property
     def namespace(self) -> str:
+        """The path of the group (or user) the project is in."""
         return self.path.rpartition("/")[0]
 
     def notes_on(self, noteable_type: str, iid: int) -> list[Note]:
@@ -195,6 +214,7 @@ class Project:
         return out.strip() or None
 
     def branch_names(self) -> list[str]:
+        """Every branch, by name."""
         if self.bare is None:
             return sorted(self.branches)
         out = git(self.bare, "for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads/")

@@ -50,6 +50,7 @@ class FakeGitLab:
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> FakeGitLab:
+        """Listen on a free port of 127.0.0.1 and serve from a daemon thread."""
         handler = type("Handler", (_Handler,), {"fake": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
@@ -61,6 +62,7 @@ class FakeGitLab:
         return self
 
     def stop(self) -> None:
+        """Release held requests and stop serving."""
         self._release.set()
         if self._httpd is not None:
             self._httpd.shutdown()
@@ -77,6 +79,7 @@ class FakeGitLab:
 
     @property
     def port(self) -> int:
+        """The port the server listens on."""
         assert self._httpd is not None, "the fake GitLab is not started"
         return int(self._httpd.server_address[1])
 
@@ -87,6 +90,7 @@ class FakeGitLab:
 
     @property
     def api_url(self) -> str:
+        """The REST API root under ``url``: ``CI_API_V4_URL``."""
         return self.url + API
 
     def client(
@@ -163,6 +167,7 @@ class FakeGitLab:
         return [r for r in self.calls() if not r.known]
 
     def clear_requests(self) -> None:
+        """Forget the requests recorded so far."""
         with self._log_lock:
             self.requests.clear()
 

@@ -25,9 +25,11 @@ class Urls:
 
     @property
     def api(self) -> str:
+        """The REST API root: what ``CI_API_V4_URL`` holds."""
         return f"{self.web}/api/v4"
 
     def project(self, project: Project) -> str:
+        """A project's web URL."""
         return f"{self.web}/{project.path}"
 
 
@@ -200,6 +202,7 @@ def branch_json(urls: Urls, project: Project, name: str, sha: str) -> Json:
 
 
 def label_json(label: Label) -> Json:
+    """``Label``, as ``GET /projects/:id/labels`` lists them."""
     return {
         "id": label.id,
         "name": label.name,

@@ -87,6 +87,7 @@ class State:
             return user
 
     def user_named(self, username: str) -> User | None:
+        """The user ``username`` (any case), or None."""
         return next(
             (u for u in self.users.values() if u.username.lower() == username.lower()), None
         )
@@ -144,6 +145,7 @@ class State:
         return found
 
     def find_project(self, ref: int | str) -> Project | None:
+        """A project by id or by path (case-insensitive), or None."""
         if isinstance(ref, int) or ref.isdigit():
             return self.projects.get(int(ref))
         return next((p for p in self.projects.values() if p.path.lower() == ref.lower()), None)
