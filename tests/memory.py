@@ -16,6 +16,7 @@ from promoter.core.models import Provenance, Run, RunFile, RunFiles, RunStatus, 
 from promoter.errors import UsageError
 from promoter.forges.base import (
     CommentRef,
+    GitCredentials,
     PullRequest,
     PullRequestDraft,
     PullState,
@@ -159,6 +160,9 @@ class MemoryForge:
     def role(self, user: str) -> Role:
         self.calls.append(f"role {user}")
         return self.roles.get(user, Role.NONE)
+
+    def git_credentials(self) -> GitCredentials | None:
+        return None
 
     def image_url(self, commit: str, path: str, branch: str) -> str:
         return f"memory://{commit}/{path}"

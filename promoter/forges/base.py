@@ -49,6 +49,16 @@ class PullState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class GitCredentials:
+    """How git authenticates to the forge's server over HTTPS: a header scoped to
+    ``server_url``, given to git through its environment (never ``.git/config``, never argv)."""
+
+    server_url: str
+    username: str
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class CommentRef:
     """Where a comment is: the pull request or issue ``number`` and the comment's own id."""
 
@@ -118,6 +128,11 @@ class Forge(Protocol):
 
     def role(self, user: str) -> Role:
         """The user's role in the repository, asked of the forge (never of an event)."""
+        ...
+
+    def git_credentials(self) -> GitCredentials | None:
+        """What the promotion branch is pushed with (the forge's token), or ``None`` to use
+        git's own configuration (a local forge, an SSH remote)."""
         ...
 
     def image_url(self, commit: str, path: str, branch: str) -> str:

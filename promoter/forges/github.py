@@ -16,6 +16,7 @@ from urllib.parse import quote
 from promoter.errors import PromoterError
 from promoter.forges.base import (
     CommentRef,
+    GitCredentials,
     PullRequest,
     PullRequestDraft,
     PullState,
@@ -158,6 +159,11 @@ class GitHubForge:
         if name.upper() not in Role.__members__:
             name = self._call(lambda: self.repo.get_collaborator_permission(user))
         return Role.named(name) if name.upper() in Role.__members__ else Role.NONE
+
+    def git_credentials(self) -> GitCredentials:
+        """The token, as GitHub takes it over HTTPS (App installation tokens, PATs and the
+        workflow's token alike): pushes made with an App or PAT token start workflows."""
+        return GitCredentials(self.settings.server_url, "x-access-token", self.settings.token)
 
     def image_url(self, commit: str, path: str, branch: str) -> str:
         """A blob link at the commit SHA with ``?raw=true``: GitHub redirects it to a

@@ -16,6 +16,7 @@ from typing import Any
 from promoter.errors import PromoterError
 from promoter.forges.base import (
     CommentRef,
+    GitCredentials,
     PullRequest,
     PullRequestDraft,
     PullState,
@@ -77,6 +78,10 @@ class LocalForge:
     def role(self, user: str) -> Role:
         """Whoever runs promoter on local files owns them."""
         return Role.ADMIN
+
+    def git_credentials(self) -> GitCredentials | None:
+        """Git's own configuration pushes: there is no server."""
+        return None
 
     def image_url(self, commit: str, path: str, branch: str) -> str:
         """Images are copied beside the PR files; the body links them relatively."""

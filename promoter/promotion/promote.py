@@ -102,7 +102,7 @@ def promote(
     settings: Settings, store: RunStore, forge: Forge, request: PromoteRequest
 ) -> PromoteResult:
     """The whole job; see the module docstring for the guarantees."""
-    repo = _repository(settings, request.dry_run)
+    repo = _repository(settings, forge, request.dry_run)
     selection, listing = select_best(
         settings,
         store,
@@ -140,8 +140,8 @@ def promote(
     return _build_and_publish(job, selection, listing.runs, decided, facts.branch, remote_sha)
 
 
-def _repository(settings: Settings, dry_run: bool) -> _Repository:
-    git = Git(settings.project)
+def _repository(settings: Settings, forge: Forge, dry_run: bool) -> _Repository:
+    git = _git(settings.project, forge)
     top = git.toplevel().resolve()
     remote = git.default_remote()
     if remote is None and not dry_run:
@@ -209,7 +209,7 @@ def _build_and_publish(
     settings, repo, forge, request = job.settings, job.repo, job.forge, job.request
     subdir = settings.project.relative_to(repo.top)
     with scratch_worktree(repo.git, repo.base_ref, selection.winner.run.short_id) as worktree:
-        workspace = Workspace(worktree, worktree / subdir, repo.top, Git(worktree))
+        workspace = Workspace(worktree, worktree / subdir, repo.top, _git(worktree, forge))
         built = build_branch(
             settings,
             job.store,
@@ -289,6 +289,15 @@ def _open_or_update(
             )
     log.info("%s PR #%d: %s", outcome.value, pull.number, pull.url)
     return _result(outcome, selection, draft.branch, record, draft.body, pull.number, pull.url)
+
+
+def _git(path: Path, forge: Forge) -> Git:
+    """Git in ``path``, talking to the remote with the forge's token when it has one."""
+    git = Git(path)
+    credentials = forge.git_credentials()
+    if credentials is None:
+        return git
+    return git.authenticated(credentials.server_url, credentials.username, credentials.token)
 
 
 def _champion_at(git: Git, base_ref: str, prefix: str) -> Champion | None:
