@@ -77,6 +77,8 @@ class MergeConfig(_Strict, frozen=True):
     sourcecode: bool = True
     dependencies: bool = False
     exclude: list[str] = msgspec.field(default_factory=list)
+    allow: list[str] = msgspec.field(default_factory=list)
+    """Automation paths (CI, git attributes, CODEOWNERS, ...) a run may change: globs."""
     flags_file: str | None = None
     artifacts: list[ArtifactConfig] = msgspec.field(default_factory=list)
     plots: list[str] = msgspec.field(default_factory=lambda: ["*.png", "*.svg"])
@@ -100,6 +102,8 @@ class PrConfig(_Strict, frozen=True):
     assignees: list[str] = msgspec.field(default_factory=list)
     draft: bool = False
     template: str | None = None
+    fail_on_refusal: bool = True
+    """A promotion that needs a human (refused, conflict) fails the CI job after saying why."""
 
 
 class CommandsConfig(_Strict, frozen=True):
@@ -107,6 +111,8 @@ class CommandsConfig(_Strict, frozen=True):
 
     prefix: str = "/promote"
     min_permission: Literal["read", "triage", "write", "maintain", "admin"] = "write"
+    on_issues: bool = False
+    """Take commands on plain issues too (by default only in pull request conversations)."""
 
 
 class Config(_Strict, frozen=True):

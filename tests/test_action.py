@@ -70,11 +70,15 @@ class Runner:
         outputs = read_output_file(output.read_text()) if output.exists() else {}
         return code, outputs, summary.read_text() if summary.exists() else ""
 
-    def comment(self, body: str, author: str = "octocat", **extra) -> dict:
+    def comment(self, body: str, author: str = "octocat", on_pr: bool = True, **extra) -> dict:
+        """A comment event; on a pull request's conversation unless ``on_pr`` is false."""
         issue = self.server.state.add_issue(REPO, "Model quality")
+        conversation: dict = {"number": issue.number, "title": "Model quality"}
+        if on_pr:
+            conversation["pull_request"] = {"url": f"{self.server.url}/repos/{REPO}/pulls/1"}
         payload = {
             "action": "created",
-            "issue": {"number": issue.number, "title": "Model quality"},
+            "issue": conversation,
             "comment": {
                 "id": 900 + self.count,
                 "body": body,
@@ -192,6 +196,18 @@ def test_a_read_only_user_is_refused_with_a_reply_and_no_branch(runner):
     assert _reactions(runner, payload["comment"]["id"]) == ["eyes", "confused"]
     assert runner.branch() == ""
     assert runner.pulls() == []
+
+
+def test_a_command_on_a_plain_issue_is_answered_and_runs_nothing(runner):
+    from promoter.triggers.comment import NOT_ON_ISSUES
+
+    payload = runner.comment("/promote --dry-run", on_pr=False)
+    code, out, _ = runner.fire("issue_comment", payload)
+    assert (code, out["decision"]) == (0, "ignored")
+    reply = runner.server.state.repo(REPO).comments_on(payload["issue"]["number"])[-1]
+    assert NOT_ON_ISSUES in reply.body
+    assert _reactions(runner, payload["comment"]["id"]) == ["eyes", "confused"]
+    assert runner.branch() == "" and runner.pulls() == []
 
 
 def test_bot_comments_and_edits_are_ignored_without_api_calls(runner):

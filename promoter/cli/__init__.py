@@ -282,7 +282,9 @@ def event() -> None:
     from promoter.hosts.base import run_event
     from promoter.hosts.registry import detect_host
 
-    run_event(detect_host(os.environ))
+    code = run_event(detect_host(os.environ))
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 def _default_forge_dir(settings: Settings) -> Path:

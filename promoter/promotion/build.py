@@ -7,11 +7,12 @@ import logging
 import platform
 import re
 import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
+import msgspec
 import yaml
 
 from promoter import __version__
@@ -66,6 +67,9 @@ class BuildRequest:
     trigger: TriggerInfo
     pr: PrInfo
     dry_run: bool
+    check_body: Callable[[PromotionRecord], object] | None = None
+    """Renders the PR body of a record; called on a provisional record before the first side
+    effect, so a broken template stops the promotion before anything is stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,26 +100,28 @@ def build_branch(
     dvc_paths = _dvc_outputs(config.merge.artifacts, written)
     if dvc_paths:
         _warm_up_plotting()
-    dvc_rows = store_models(settings, workspace, dvc_paths, request.dry_run)
-    out_dir = project_dir / record_dir(run.id)
-    out_dir.mkdir(parents=True, exist_ok=True)
     champion = selection.champion.champion if selection.champion else None
     champion_run = next((r for r in request.runs if champion and r.id == champion.run_id), None)
-    plots = _plots(selection, champion_run, run_dir, plot_files, out_dir, project_dir)
     facts = RecordFacts(
         provenance=store.provenance(run),
         reproduce=store.reproduce(run),
         run_files=files,
         files=[_file_row(w) for w in written if not w.copy.dvc],
-        dvc=dvc_rows,
-        plots=plots,
+        dvc=[],
+        plots=[],
         trigger=request.trigger,
-        pr=PrInfo(branch=pr.branch, base=pr.base, title=pr.title, source_commit=git.head()),
+        pr=msgspec.structs.replace(pr, source_commit=git.head()),
         tools=_tools(),
         champion_run=champion_run,
         champion_model_md5=champion.model_md5 if champion else None,
     )
-    record = build_record(selection, facts)
+    if request.check_body is not None:
+        request.check_body(build_record(selection, facts))
+    dvc_rows = store_models(settings, workspace, dvc_paths, request.dry_run)
+    out_dir = project_dir / record_dir(run.id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots = _plots(selection, champion_run, run_dir, plot_files, out_dir, project_dir)
+    record = build_record(selection, replace(facts, dvc=dvc_rows, plots=plots))
     _write_yaml(out_dir / "record.yaml", record_to_builtins(record))
     (project_dir / CHAMPION_FILE).write_text(champion_yaml(champion_document(record)), "utf-8")
     git.add(["."])

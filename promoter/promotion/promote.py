@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -18,19 +18,20 @@ from promoter.core.champion import CHAMPION_FILE, parse_champion
 from promoter.core.models import Champion, Run
 from promoter.core.selection import Decision, Selection
 from promoter.errors import PromoterError, UsageError
-from promoter.forges.base import Forge, PullRequest, PullRequestDraft
-from promoter.forges.markers import find_promotion, marked_run
+from promoter.forges.base import Forge, PullRequest, PullRequestDraft, PullState
+from promoter.forges.markers import marked_run
 from promoter.promotion.naming import branch_name, title_of
 from promoter.promotion.planner import CLOSED_STALE, SUPERSEDED, Action, Facts, Plan, plan
 from promoter.promotion.record import PrInfo, PromotionRecord, TriggerInfo
 from promoter.promotion.record_builder import record_path
 from promoter.runs.base import RunStore
 from promoter.settings import Settings
-from promoter.tools.git import Git, path_prefix
+from promoter.tools.git import CommitInfo, Git, is_relative_path, path_prefix
 
 log = logging.getLogger("promoter")
 
 RUN_TRAILER = "Promoter-Run"
+_NO_COMMIT = "0" * 40  # links in the provisional body rendered before the commit exists
 
 
 class Outcome(StrEnum):
@@ -43,6 +44,7 @@ class Outcome(StrEnum):
     NO_CANDIDATE = "no-candidate"
     REFUSED = "refused"
     DRY_RUN = "dry-run"
+    DECLINED = "declined"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class PromoteRequest:
     objective: str | None = None
     dry_run: bool = False
     trigger: TriggerInfo = field(default_factory=lambda: TriggerInfo(event="cli"))
+    recreate: bool = False
+    """Rebuild the branch on the base even over commits promoter did not make."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,8 @@ class _Repository:
     top: Path
     prefix: str
     remote: str | None
+    """Where the branch is fetched from and pushed to: the remote's name, or its URL made
+    absolute when it is a relative path (which a scratch worktree would read elsewhere)."""
     base_ref: str
 
 
@@ -111,7 +117,7 @@ def promote(
         champion=lambda: _champion_at(repo.git, repo.base_ref, repo.prefix),
     )
     log.info("%s: %s", selection.decision.value, selection.summary)
-    facts, remote_sha = _facts(settings, selection, repo, forge, request.dry_run)
+    facts, remote_sha = _facts(settings, selection, repo, forge, request)
     decided = plan(facts)
     log.debug("plan: %s", decided.action.value)
     winner = selection.winner.run if selection.winner else None
@@ -124,6 +130,9 @@ def promote(
     assert winner is not None and facts.branch is not None
     if decided.action is Action.UNCHANGED:
         assert decided.pr is not None
+        # An interrupted run may have opened the PR without its labels or people: converge.
+        title = title_of(settings.config, selection)
+        forge.update(decided.pr.number, _draft(settings, title, decided.pr.body, facts.branch))
         return PromoteResult(
             Outcome.UNCHANGED,
             decided.message,
@@ -132,6 +141,8 @@ def promote(
             decided.pr.number,
             decided.pr.url,
         )
+    if decided.action is Action.DECLINED:
+        return PromoteResult(Outcome.DECLINED, decided.message, winner.id, facts.branch)
     if decided.action is Action.REFUSE:
         if decided.pr is not None:
             forge.comment(decided.pr.number, decided.message)
@@ -146,41 +157,73 @@ def _repository(settings: Settings, forge: Forge, dry_run: bool) -> _Repository:
     remote = git.default_remote()
     if remote is None and not dry_run:
         raise PromoterError("the repository has no git remote to push the branch to")
-    base_ref = _fetch_base(git, remote, settings.config.pr.base)
-    return _Repository(git, top, path_prefix(top, settings.project), remote, base_ref)
+    target = _remote_target(git, top, remote) if remote is not None else None
+    base_ref = _fetch_base(git, remote, target, settings.config.pr.base)
+    return _Repository(git, top, path_prefix(top, settings.project), target, base_ref)
+
+
+def _remote_target(git: Git, top: Path, remote: str) -> str:
+    """The remote's name, or its URL made absolute from the checkout's top when relative."""
+    url = git.remote_url(remote)
+    if not is_relative_path(url):
+        return remote
+    absolute = (top / url).resolve()
+    if not absolute.exists():
+        raise PromoterError(f"git remote {remote}: {url} resolves to {absolute}, which is missing")
+    return str(absolute)
 
 
 def _facts(
-    settings: Settings, selection: Selection, repo: _Repository, forge: Forge, dry_run: bool
+    settings: Settings,
+    selection: Selection,
+    repo: _Repository,
+    forge: Forge,
+    request: PromoteRequest,
 ) -> tuple[Facts, str | None]:
     """Everything the planner needs, and the branch's sha on the remote."""
     winner = selection.winner
-    champion = selection.champion.champion.run_id if selection.champion else None
-    base = Facts(selection.decision, winner.run.id if winner else None, champion, dry_run)
+    facts = Facts(
+        decision=selection.decision,
+        run_id=winner.run.id if winner else None,
+        champion_run_id=selection.champion.champion.run_id if selection.champion else None,
+        dry_run=request.dry_run,
+        base=settings.config.pr.base,
+        explicit_run=request.run is not None,
+        recreate=request.recreate,
+        prefix=settings.config.commands.prefix,
+    )
     if winner is None:
-        return base, None
+        return facts, None
     branch = branch_name(settings.config, selection)
-    if selection.decision is not Decision.PROMOTE:
-        open_pr = None if dry_run else find_promotion(forge, branch)
-        return Facts(base.decision, base.run_id, champion, dry_run, branch, open_pr), None
     if not repo.git.check_branch_name(branch):
         raise UsageError(f"pr.branch: {branch!r} is not a valid branch name")
+    opened = [] if request.dry_run else list(forge.pulls(branch))
+    facts = replace(
+        facts,
+        branch=branch,
+        open_pr=next((p for p in opened if marked_run(p.body)), None),
+        foreign_prs=tuple(p for p in opened if not marked_run(p.body)),
+    )
+    if selection.decision is not Decision.PROMOTE:
+        return facts, None
     remote_sha = repo.git.remote_branch_sha(repo.remote, branch) if repo.remote else None
-    open_pr = None if dry_run else find_promotion(forge, branch)
     foreign: list[str] = []
     if remote_sha and repo.remote is not None:
         foreign = _foreign_commits(repo.git, repo.remote, branch, repo.base_ref, remote_sha)
-    facts = Facts(
-        base.decision,
-        base.run_id,
-        champion,
-        dry_run,
-        branch,
-        open_pr,
-        remote_sha is not None,
-        tuple(foreign),
+    declined = None if request.dry_run else _declined(forge, branch, winner.run.id)
+    facts = replace(
+        facts,
+        declined=declined,
+        branch_exists=remote_sha is not None,
+        foreign_commits=tuple(foreign),
     )
     return facts, remote_sha
+
+
+def _declined(forge: Forge, branch: str, run_id: str) -> PullRequest | None:
+    """A promotion PR of ``run_id`` that was closed without merging: "not this run"."""
+    closed = forge.pulls(branch, PullState.CLOSED)
+    return next((p for p in closed if not p.merged and marked_run(p.body) == run_id), None)
 
 
 def _close_stale(forge: Forge, decided: Plan, selection: Selection) -> None:
@@ -221,8 +264,12 @@ def _build_and_publish(
                     branch=branch,
                     base=settings.config.pr.base,
                     title=title_of(settings.config, selection),
+                    command_prefix=settings.config.commands.prefix,
                 ),
                 dry_run=request.dry_run,
+                check_body=lambda record: render_record_body(
+                    settings, record, forge, branch, _NO_COMMIT, repo.prefix
+                ),
             ),
             workspace,
         )
@@ -238,20 +285,20 @@ def _build_and_publish(
         log.info("pushed %s to %s/%s", built.commit[:12], repo.remote, branch)
         linked = [p.path for p in record.plots] + [record_path(record.run.id)]
         files = {repo.prefix + path: workspace.project_dir / path for path in linked}
-        draft = _draft(settings, record, body, branch, files)
+        draft = _draft(settings, record.pr.title, body, branch, files)
         return _open_or_update(forge, decided, draft, selection, record)
 
 
 def _draft(
     settings: Settings,
-    record: PromotionRecord,
+    title: str,
     body: str,
     branch: str,
-    files: Mapping[str, Path],
+    files: Mapping[str, Path] | None = None,
 ) -> PullRequestDraft:
     pr = settings.config.pr
     return PullRequestDraft(
-        title=record.pr.title,
+        title=title,
         body=body,
         branch=branch,
         base=pr.base,
@@ -259,7 +306,7 @@ def _draft(
         reviewers=pr.reviewers,
         assignees=pr.assignees,
         draft=pr.draft,
-        files=files,
+        files=files or {},
     )
 
 
@@ -309,27 +356,38 @@ def _champion_at(git: Git, base_ref: str, prefix: str) -> Champion | None:
     return parse_champion(data.decode("utf-8", errors="replace"), f"{base_ref}:{path}")
 
 
-def _fetch_base(git: Git, remote: str | None, base: str) -> str:
-    if remote is None:
+def _fetch_base(git: Git, remote: str | None, target: str | None, base: str) -> str:
+    if remote is None or target is None:
         if git.rev_parse(base) is None:
             raise PromoterError(f"pr.base: no branch {base!r} in this repository")
         return base
     tracking = f"refs/remotes/{remote}/{base}"
     try:
-        git.fetch(remote, [f"+refs/heads/{base}:{tracking}"])
+        git.fetch(target, [f"+refs/heads/{base}:{tracking}"])
     except PromoterError as e:
         raise PromoterError(f"pr.base: cannot fetch {base!r} from {remote}: {e}") from e
     return tracking
 
 
 def _foreign_commits(git: Git, remote: str, branch: str, base_ref: str, sha: str) -> list[str]:
-    """Commits on the remote branch that promoter did not make, described for a person."""
-    git.fetch(remote, [f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"])
+    """Commits on the remote branch that promoter did not make, described for a person.
+
+    A merge of the base into the branch that changed nothing git's own merge would not (the
+    forge's "Update branch" button) is not someone's work: the branch is rebuilt on the base.
+    """
+    git.fetch(remote, [f"+refs/heads/{branch}:refs/promoter/branches/{branch}"])
     return [
         f"{c.sha[:8]} ({c.author_name}: {c.subject})"
         for c in git.commits_between(base_ref, sha)
-        if RUN_TRAILER not in c.trailers
+        if RUN_TRAILER not in c.trailers and not _base_merged_in(git, c, base_ref)
     ]
+
+
+def _base_merged_in(git: Git, commit: CommitInfo, base_ref: str) -> bool:
+    if len(commit.parents) != 2:
+        return False
+    ours, theirs = commit.parents
+    return git.is_ancestor(theirs, base_ref) and git.merged_tree(ours, theirs) == commit.tree
 
 
 def _result(

@@ -151,6 +151,8 @@ class PrInfo(_Data, frozen=True):
     base: str
     title: str
     source_commit: str | None = None
+    command_prefix: str = "/promote"
+    """How the PR's conversation gives promoter commands (``commands.prefix``)."""
 
 
 class PromotionRecord(_Data, frozen=True, kw_only=True):

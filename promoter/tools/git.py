@@ -63,6 +63,8 @@ class CommitInfo:
     author_email: str
     subject: str
     trailers: dict[str, str]
+    parents: tuple[str, ...] = ()
+    tree: str = ""
 
 
 class Git:
@@ -225,16 +227,46 @@ class Git:
 
     def commits_between(self, base: str, head: str) -> list[CommitInfo]:
         """Commits reachable from ``head`` but not from ``base``, newest first."""
-        fields = "%x00".join(("%H", "%an", "%ae", "%s", "%(trailers:unfold,only)"))
+        fields = "%x00".join(("%H", "%an", "%ae", "%s", "%(trailers:unfold,only)", "%P", "%T"))
         out = self._run(
             "log", "-z", f"--format={fields}", "--end-of-options", f"{base}..{head}"
         ).stdout
         parts = out.split("\0")
         commits: list[CommitInfo] = []
-        for i in range(0, len(parts) - 4, 5):
-            sha, name, email, subject, trailers = parts[i : i + 5]
-            commits.append(CommitInfo(sha.strip(), name, email, subject, _parse_trailers(trailers)))
+        for i in range(0, len(parts) - 6, 7):
+            sha, name, email, subject, trailers, parents, tree = parts[i : i + 7]
+            commits.append(
+                CommitInfo(
+                    sha.strip(),
+                    name,
+                    email,
+                    subject,
+                    _parse_trailers(trailers),
+                    tuple(parents.split()),
+                    tree.strip(),
+                )
+            )
         return commits
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``ancestor`` is reachable from ``descendant``."""
+        done = self._run(
+            "merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant, check=False
+        )
+        return done.returncode == 0
+
+    def merged_tree(self, ours: str, theirs: str) -> str | None:
+        """The tree git's own merge of two commits gives, or ``None`` when it conflicts (or
+        git is older than 2.38 and has no ``merge-tree --write-tree``)."""
+        done = self._run(
+            "merge-tree", "--write-tree", "--end-of-options", ours, theirs, check=False
+        )
+        lines = done.stdout.splitlines()
+        return lines[0].strip() if done.returncode == 0 and lines else None
+
+    def remote_url(self, remote: str) -> str:
+        """The URL ``remote`` fetches from, as configured."""
+        return self._run("remote", "get-url", "--end-of-options", remote).stdout.strip()
 
     def show_file(self, ref: str, path: str) -> bytes | None:
         """The bytes of ``path`` (from the repository root) at ``ref``; ``None`` if absent."""
@@ -380,3 +412,9 @@ def _display(command: Sequence[str]) -> str:
     args = [command[0], *(a for a in args if a != "--end-of-options")]
     shown = shlex.join(args[:8])
     return shown + " ..." if len(args) > 8 else shown
+
+
+def is_relative_path(url: str) -> bool:
+    """Whether a remote URL is a relative local path (``../remote.git``), which git reads
+    relative to wherever it runs: a scratch worktree would read another place."""
+    return "://" not in url and not url.startswith(("/", "~")) and ":" not in url.split("/")[0]

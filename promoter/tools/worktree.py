@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from promoter.tools.git import Git
+from promoter.tools.git import Git, is_relative_path
 
 # DVC links the workspace file into its cache only when the FIRST type is hardlink
 # (dvc/output.py); with reflink first on ext4 it copies the whole model (measured: 1 GiB
@@ -82,10 +82,10 @@ def worktree_dvc_config(dvc_dir: Path, tracked: str, local: str) -> str:
     for section in merged.sections():
         if _unquote(section).startswith("remote "):
             url = _unquote(merged.get(section, "url", fallback=""))
-            if url and _is_relative_path(url):
+            if url and is_relative_path(url):
                 _set(out, section, "url", str((dvc_dir / url).resolve()))
     cache_dir = _unquote(merged.get("cache", "dir", fallback="")) or "cache"
-    if _is_relative_path(cache_dir):
+    if is_relative_path(cache_dir):
         cache_dir = str((dvc_dir / cache_dir).resolve())
     _set(out, "cache", "dir", cache_dir)
     if not merged.has_option("cache", "type"):
@@ -113,7 +113,3 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
-
-
-def _is_relative_path(url: str) -> bool:
-    return "://" not in url and not url.startswith(("/", "~")) and ":" not in url.split("/")[0]

@@ -25,6 +25,10 @@ REFUSED_PERMISSION: Final = (
     "@{author} needs at least `{needed}` permission on this repository to run this command "
     "(has `{role}`)."
 )
+NOT_ON_ISSUES: Final = (
+    "promoter takes commands in pull request conversations only; nothing was done "
+    "(`commands.on_issues: true` in the config allows them on issues)."
+)
 
 
 @handles(TriggerKind.COMMENT)
@@ -46,7 +50,7 @@ def on_comment(context: TriggerContext) -> TriggerResult:
         _reply(context, comment, command, f"😕 failed: {md_escape(str(e))}")
         forge.react(comment.ref, Reaction.CONFUSED)
         raise
-    refused = result.decision == BotOutcome.REFUSED
+    refused = result.decision in (BotOutcome.REFUSED, BotOutcome.IGNORED)
     forge.react(comment.ref, Reaction.CONFUSED if refused else Reaction.ROCKET)
     return result
 
@@ -58,7 +62,11 @@ def _run(context: TriggerContext, comment: CommentTrigger, command: Command) -> 
         text = REFUSED_PERMISSION.format(author=md_escape(comment.author), needed=needed, role=role)
         _reply(context, comment, command, text)
         return TriggerResult(BotOutcome.REFUSED, text)
-    prefix = context.settings.config.commands.prefix
+    commands = context.settings.config.commands
+    if not comment.on_pull_request and not commands.on_issues:
+        _reply(context, comment, command, NOT_ON_ISSUES)
+        return TriggerResult(BotOutcome.IGNORED, NOT_ON_ISSUES)
+    prefix = commands.prefix
     if command.kind is CommandKind.INVALID:
         # command.error is already Markdown made by the parser, the bad token in a code span.
         text = f"{command.error or 'not a command'}\n\n{help_text(prefix)}"
@@ -80,6 +88,7 @@ def _run(context: TriggerContext, comment: CommentTrigger, command: Command) -> 
         None,
         command.dry_run or context.trigger.dry_run,
         trigger_info(context.trigger, comment.author),
+        recreate=command.kind is CommandKind.RECREATE,
     )
     outcome = promote(context.settings, context.store, context.forge, request)
     _reply(context, comment, command, _result_text(outcome))

@@ -18,7 +18,7 @@ from typing import Final, TextIO
 from promoter.errors import PromoterError, UsageError
 from promoter.forges.base import CommentRef
 from promoter.forges.registry import ForgeTarget, pacing
-from promoter.hosts.base import HostContext
+from promoter.hosts.base import HostContext, needs_a_human
 from promoter.hosts.github_actions import runner_io as io
 from promoter.hosts.github_actions.event import Event, EventName
 from promoter.render.escape import md_escape
@@ -100,6 +100,8 @@ class GitHubActions:
         summary = body or f"**promoter: {result.decision}**: {md_escape(result.summary)}\n"
         if self.env.get("GITHUB_STEP_SUMMARY"):
             io.append_file(self.env["GITHUB_STEP_SUMMARY"], io.summary_text(summary))
+        if needs_a_human(result):
+            self.out.write(io.warning(result.summary, title=f"promoter: {result.decision}") + "\n")
         self.out.write(f"promoter: {result.decision}: {io.escape_data(result.summary)}\n")
 
     def fail(self, error: PromoterError) -> None:

@@ -13,13 +13,15 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Final
 
 import yaml
 
-from promoter.config import ArtifactConfig, MergeConfig
+from promoter.config import MergeConfig
 from promoter.core.models import FlagValue, RunFile, RunFiles
+from promoter.promotion.merge.protected import Protection, allowed, protection
 
-_FORBIDDEN_TOP = (".git", ".guild", ".dvc", ".promoter")
+PROTECTED: Final = "{reason}: a run may not change it (merge.allow lists paths it may)"
 
 
 class FileKind(StrEnum):
@@ -41,6 +43,8 @@ class Copy:
     dvc: bool = False
     run_sha1: str | None = None
     content: bytes | None = None
+    protected: str | None = None
+    """Why git or a forge would act on this path: refused unless the target is identical."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +126,7 @@ def plan_merge(
     out = _Mapping()
     if config.sourcecode:
         for f in files.source:
-            _add(out, f, f.project_path, FileKind.SOURCE, config.exclude)
+            _add(out, f, f.project_path, FileKind.SOURCE, config)
     else:
         out.skips.extend(Skip(f.run_path, "merge.sourcecode is false") for f in files.source)
     for f in files.dependencies:
@@ -131,15 +135,18 @@ def plan_merge(
         elif not config.dependencies:
             out.skips.append(Skip(f.run_path, "a dependency (merge.dependencies is false)"))
         else:
-            _add(out, f, f.project_path, FileKind.DEPENDENCY, config.exclude)
-    _map_artifacts(out, files.generated, config.artifacts, config.exclude)
+            _add(out, f, f.project_path, FileKind.DEPENDENCY, config)
+    _map_artifacts(out, files.generated, config)
     if config.flags_file is not None and flags is not None:
         target = safe_relpath(config.flags_file)
         if target is None:
             out.refusals.append(Refusal(config.flags_file, "flags_file is outside the project"))
         else:
-            content = format_flags(flags, target)
-            out.files.append(Copy(None, target, FileKind.FLAGS, content=content))
+            keep, guarded = _guard(out, target, config.allow, skip=None)
+            if keep:
+                content = format_flags(flags, target)
+                copy = Copy(None, target, FileKind.FLAGS, content=content, protected=guarded)
+                out.files.append(copy)
     _refuse_duplicates(out)
     return MergePlan(tuple(out.files), tuple(out.skips), tuple(out.refusals))
 
@@ -149,7 +156,7 @@ def _add(
     f: RunFile,
     target: str | None,
     kind: FileKind,
-    exclude: Sequence[str],
+    config: MergeConfig,
     dvc: bool = False,
 ) -> None:
     run_path = safe_relpath(f.run_path)
@@ -160,19 +167,32 @@ def _add(
     if project_path is None:
         out.refusals.append(Refusal(target or f.run_path, "target path is outside the project"))
         return
-    top = project_path.split("/", 1)[0]
-    if top in _FORBIDDEN_TOP:
-        reason = f"promoter never writes into {top}/"
-        if kind is FileKind.ARTIFACT:
-            out.refusals.append(Refusal(project_path, reason))
-        else:
-            out.skips.append(Skip(f.run_path, reason, project_path))
-        return
-    pattern = _excluded(project_path, run_path, exclude)
+    pattern = _excluded(project_path, run_path, config.exclude)
     if pattern:
         out.skips.append(Skip(f.run_path, f"excluded by merge.exclude {pattern!r}", project_path))
         return
-    out.files.append(Copy(run_path, project_path, kind, dvc, f.sha1))
+    skip = None if kind is FileKind.ARTIFACT else f
+    keep, guarded = _guard(out, project_path, config.allow, skip)
+    if keep:
+        out.files.append(Copy(run_path, project_path, kind, dvc, f.sha1, protected=guarded))
+
+
+def _guard(
+    out: _Mapping, project_path: str, allow: Sequence[str], skip: RunFile | None
+) -> tuple[bool, str | None]:
+    """Whether ``project_path`` may be planned (refusals and skips are recorded in ``out``;
+    ``skip`` is the source file whose stale tool state is left out), and why a change to it
+    must still be refused when the target is not identical (``None``: no reason)."""
+    guard = protection(project_path)
+    if guard is None:
+        return True, None
+    if guard.kind is Protection.TOOL_STATE and skip is not None:
+        out.skips.append(Skip(skip.run_path, guard.reason, project_path))
+        return False, None
+    if guard.kind is not Protection.AUTOMATION:
+        out.refusals.append(Refusal(project_path, guard.reason))
+        return False, None
+    return True, None if allowed(project_path, allow) else guard.reason
 
 
 def _excluded(project_path: str, run_path: str, patterns: Sequence[str]) -> str | None:
@@ -182,14 +202,9 @@ def _excluded(project_path: str, run_path: str, patterns: Sequence[str]) -> str 
     return None
 
 
-def _map_artifacts(
-    out: _Mapping,
-    generated: Sequence[RunFile],
-    artifacts: Sequence[ArtifactConfig],
-    exclude: Sequence[str],
-) -> None:
+def _map_artifacts(out: _Mapping, generated: Sequence[RunFile], config: MergeConfig) -> None:
     used: set[str] = set()
-    for artifact in artifacts:
+    for artifact in config.artifacts:
         source = safe_relpath(artifact.from_.rstrip("/"))
         if source is None:
             out.refusals.append(Refusal(artifact.from_, "'from' escapes the run directory"))
@@ -204,7 +219,7 @@ def _map_artifacts(
             rest = f.run_path[len(source) :].lstrip("/")
             target = posixpath.join(artifact.to, rest) if rest else artifact.to
             used.add(f.run_path)
-            _add(out, f, target, FileKind.ARTIFACT, exclude, artifact.dvc)
+            _add(out, f, target, FileKind.ARTIFACT, config, artifact.dvc)
     out.skips.extend(
         Skip(f.run_path, "generated file not in merge.artifacts")
         for f in generated
@@ -247,6 +262,8 @@ def check_targets(
             refusals.append(Refusal(copy.project_path, "the target is a symlink"))
         elif state.exists and state.identical:
             skips.append(Skip(copy.run_path or copy.project_path, "identical", copy.project_path))
+        elif copy.protected is not None:
+            refusals.append(Refusal(copy.project_path, PROTECTED.format(reason=copy.protected)))
         elif state.exists and not replace_changed and state.git is GitState.CHANGED:
             refusals.append(
                 Refusal(copy.project_path, "has uncommitted changes (commit or stash them)")
