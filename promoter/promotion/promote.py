@@ -107,7 +107,17 @@ class _Job:
 def promote(
     settings: Settings, store: RunStore, forge: Forge, request: PromoteRequest
 ) -> PromoteResult:
-    """The whole job; see the module docstring for the guarantees."""
+    """The whole job; see the module docstring for the guarantees. Promotions in one
+    repository run one at a time (another one waits)."""
+    from promoter.tools.owners import exclusive
+
+    with exclusive(Git(settings.project).git_common_dir() / "promoter" / "promote.lock"):
+        return _promote(settings, store, forge, request)
+
+
+def _promote(
+    settings: Settings, store: RunStore, forge: Forge, request: PromoteRequest
+) -> PromoteResult:
     repo = _repository(settings, forge, request.dry_run)
     selection, listing = select_best(
         settings,
