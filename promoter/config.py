@@ -79,6 +79,8 @@ class MergeConfig(_Strict, frozen=True):
     exclude: list[str] = msgspec.field(default_factory=list)
     allow: list[str] = msgspec.field(default_factory=list)
     """Automation paths (CI, git attributes, CODEOWNERS, ...) a run may change: globs."""
+    on_conflict: Literal["stop", "run"] = "stop"
+    """A file the run and the base both changed: stop (decision conflict), or take the run's."""
     flags_file: str | None = None
     artifacts: list[ArtifactConfig] = msgspec.field(default_factory=list)
     plots: list[str] = msgspec.field(default_factory=lambda: ["*.png", "*.svg"])

@@ -11,6 +11,7 @@ from promoter.config import ArtifactConfig, MergeConfig
 from promoter.core.models import RunFile, RunFiles
 from promoter.promotion.merge.plan import (
     PROTECTED,
+    STALE_OUTPUT,
     FileKind,
     GitState,
     TargetState,
@@ -126,11 +127,42 @@ def test_paths_that_escape_or_touch_internals_are_refused():
     assert not plan.ok
 
 
-def test_two_files_for_one_target_are_refused():
-    config = MergeConfig(artifacts=[ArtifactConfig(from_="model.pkl", to="train.py")])
-    plan = plan_merge(FILES, config)
-    assert [r.path for r in plan.refusals] == ["train.py"]
+def test_two_outputs_for_one_target_are_refused():
+    config = MergeConfig(
+        flags_file="out/params.yml",
+        artifacts=[ArtifactConfig(from_="model.pkl", to="out/params.yml")],
+    )
+    plan = plan_merge(FILES, config, {"lr": 1})
+    assert [r.path for r in plan.refusals] == ["out/params.yml"]
     assert "written twice" in plan.refusals[0].reason
+
+
+def test_outputs_own_their_paths_over_the_run_s_stale_snapshot():
+    """After a promotion with flags_file params.yml is merged, later runs' snapshots hold
+    params.yml: the flags written from the run win, the snapshot's copy is skipped."""
+    files = RunFiles(
+        source=(
+            RunFile("params.yml", "source", "params.yml", None),
+            RunFile("models/model.pkl", "source", "models/model.pkl", None),
+            RunFile("train.py", "source", "train.py", None),
+        ),
+        dependencies=(),
+        generated=(RunFile("model.pkl", "generated"),),
+    )
+    config = MergeConfig(
+        flags_file="params.yml",
+        artifacts=[ArtifactConfig(from_="model.pkl", to="models/model.pkl", dvc=True)],
+    )
+    plan = plan_merge(files, config, {"lr": 0.2})
+    assert plan.ok
+    kinds = {c.project_path: c.kind for c in plan.copies}
+    assert kinds == {
+        "params.yml": FileKind.FLAGS,
+        "models/model.pkl": FileKind.ARTIFACT,
+        "train.py": FileKind.SOURCE,
+    }
+    skipped = {s.project_path: s.reason for s in plan.skips}
+    assert skipped["params.yml"] == skipped["models/model.pkl"] == STALE_OUTPUT
 
 
 def test_check_targets_skips_identical_and_refuses_changed_untracked_ignored_symlinks():

@@ -180,11 +180,14 @@ def merge(settings: Settings, run_id: str, preview: bool, replace_changed: bool)
     from promoter.cli.tables import console, print_merge
     from promoter.promotion.merge.apply import MergeRefused
     from promoter.promotion.merge.run import merge_into_project
+    from promoter.promotion.merge.source import check_merge
 
     outcome = merge_into_project(
         settings, _store(settings), run_id, preview=preview, replace_changed=replace_changed
     )
-    print_merge(console(), outcome.plan, preview)
+    print_merge(console(), outcome.plan, preview, outcome.source)
+    if preview and outcome.source is not None:
+        check_merge(outcome.source, "HEAD")
     if preview and not outcome.plan.ok:
         raise MergeRefused(outcome.plan.refusals)
 

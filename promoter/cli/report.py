@@ -145,5 +145,6 @@ def promote_json(result: PromoteResult, local_forge: bool) -> str:
         "pr_path" if local_forge else "pr_url": result.pr_url,
         "model_md5": dict(result.model_md5),
         "record": result.record,
+        "conflicts": list(result.conflicts),
     }
     return _dump(payload)

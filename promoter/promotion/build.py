@@ -21,8 +21,16 @@ from promoter.core.champion import CHAMPION_FILE, champion_yaml
 from promoter.core.models import Run, RunFiles
 from promoter.core.selection import Selection
 from promoter.promotion.merge.apply import Written, inside
-from promoter.promotion.merge.plan import plan_merge, safe_relpath
-from promoter.promotion.merge.run import merge_run, needed_run_files
+from promoter.promotion.merge.plan import FileKind, MergePlan, plan_merge, safe_relpath
+from promoter.promotion.merge.run import copied, merge_run, needed_run_files
+from promoter.promotion.merge.source import (
+    MergeInputs,
+    MergeMode,
+    SourceMerge,
+    check_merge,
+    merge_source,
+    three_way_possible,
+)
 from promoter.promotion.record import (
     FileRow,
     PlotRow,
@@ -56,6 +64,10 @@ class Workspace:
     project_dir: Path
     main_root: Path
     git: Git
+    remote: str | None = None
+    """Where the run's commit can be fetched from when the checkout lacks it."""
+    prefix: str = ""
+    """The project's directory in the repository (``""`` or ``"sub/"``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +107,10 @@ def build_branch(
     plot_files = _run_plots(files, config.merge.plots)
     run_dir = store.materialize(run, [*needed_run_files(plan), *plot_files])
     log.info("merging run %s into a worktree of %s", run.short_id, pr.base)
-    outcome = merge_run(project_dir, run_dir, plan)
+    source, outputs = _merge_source(settings, workspace, run, run_dir, plan, pr.base)
+    outcome = merge_run(project_dir, run_dir, outputs)
+    if source.mode is MergeMode.COPY:
+        source = copied(run.source_commit, source.reason, outcome)
     written = outcome.written
     dvc_paths = _dvc_outputs(config.merge.artifacts, written)
     if dvc_paths:
@@ -106,6 +121,7 @@ def build_branch(
         provenance=store.provenance(run),
         reproduce=store.reproduce(run),
         run_files=files,
+        source_merge=source,
         files=[_file_row(w) for w in written if not w.copy.dvc],
         dvc=[],
         plots=[],
@@ -135,6 +151,39 @@ def build_branch(
     commit = git.commit(message, trailers)
     log.info("committed %s on top of %s", commit[:12], pr.base)
     return BuiltBranch(commit, record)
+
+
+def _merge_source(
+    settings: Settings,
+    workspace: Workspace,
+    run: Run,
+    run_dir: Path,
+    plan: MergePlan,
+    base_name: str,
+) -> tuple[SourceMerge, MergePlan]:
+    """Bring the run's source changes onto the worktree's base (three ways when its commit
+    can be had); returns what was done and the plan left to carry out (the outputs, or the
+    whole snapshot when it must be copied)."""
+    config = settings.config.merge
+    inputs = MergeInputs(
+        workspace.git,
+        workspace.remote,
+        workspace.git.head(),
+        base_name,
+        workspace.prefix,
+        config.allow,
+        config.on_conflict == "run",
+    )
+    reason = three_way_possible(inputs, run.source_commit)
+    if reason is not None or run.source_commit is None:
+        log.warning("warning: copying run %s's source over %s: %s", run.short_id, base_name, reason)
+        return SourceMerge(MergeMode.COPY, run.source_commit, reason or ""), plan
+    tree, merged = merge_source(inputs, run.id, run.source_commit, run_dir, plan)
+    check_merge(merged, base_name)
+    workspace.git.switch_tree(tree)
+    sources = (FileKind.SOURCE, FileKind.DEPENDENCY)
+    outputs = replace(plan, copies=tuple(c for c in plan.copies if c.kind not in sources))
+    return merged, outputs
 
 
 def _warm_up_plotting() -> None:

@@ -45,6 +45,7 @@ class Outcome(StrEnum):
     REFUSED = "refused"
     DRY_RUN = "dry-run"
     DECLINED = "declined"
+    CONFLICT = "conflict"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,8 @@ class PromoteResult:
     model_md5: Mapping[str, str] = field(default_factory=dict)
     record: str | None = None
     body: str | None = None
+    conflicts: tuple[str, ...] = ()
+    """Files the run and the base both changed (decision ``conflict``)."""
 
 
 _NOT_PROMOTED = {
@@ -256,33 +259,46 @@ def _build_and_publish(
 ) -> PromoteResult:
     from promoter.promotion.body import render_record_body
     from promoter.promotion.build import BuildRequest, Workspace, build_branch
+    from promoter.promotion.merge.source import MergeConflict
     from promoter.tools.worktree import scratch_worktree
 
     assert selection.winner is not None
     settings, repo, forge, request = job.settings, job.repo, job.forge, job.request
     subdir = settings.project.relative_to(repo.top)
     with scratch_worktree(repo.git, repo.base_ref, selection.winner.run.short_id) as worktree:
-        workspace = Workspace(worktree, worktree / subdir, repo.top, _git(worktree, forge))
-        built = build_branch(
-            settings,
-            job.store,
-            BuildRequest(
-                selection=selection,
-                runs=runs,
-                trigger=request.trigger,
-                pr=PrInfo(
-                    branch=branch,
-                    base=settings.config.pr.base,
-                    title=title_of(settings.config, selection),
-                    command_prefix=settings.config.commands.prefix,
-                ),
-                dry_run=request.dry_run,
-                check_body=lambda record: render_record_body(
-                    settings, record, forge, branch, _NO_COMMIT, repo.prefix
-                ),
-            ),
-            workspace,
+        workspace = Workspace(
+            worktree, worktree / subdir, repo.top, _git(worktree, forge), repo.remote, repo.prefix
         )
+        try:
+            built = build_branch(
+                settings,
+                job.store,
+                BuildRequest(
+                    selection=selection,
+                    runs=runs,
+                    trigger=request.trigger,
+                    pr=PrInfo(
+                        branch=branch,
+                        base=settings.config.pr.base,
+                        title=title_of(settings.config, selection),
+                        command_prefix=settings.config.commands.prefix,
+                    ),
+                    dry_run=request.dry_run,
+                    check_body=lambda record: render_record_body(
+                        settings, record, forge, branch, _NO_COMMIT, repo.prefix
+                    ),
+                ),
+                workspace,
+            )
+        except MergeConflict as conflict:
+            log.warning("warning: %s", conflict)
+            return PromoteResult(
+                Outcome.CONFLICT,
+                str(conflict),
+                selection.winner.run.id,
+                branch,
+                conflicts=conflict.files,
+            )
         record = built.record
         # Rendered before the push: a broken user template must not leave a pushed branch.
         body = render_record_body(settings, record, forge, branch, built.commit, repo.prefix)

@@ -45,6 +45,8 @@ class Copy:
     content: bytes | None = None
     protected: str | None = None
     """Why git or a forge would act on this path: refused unless the target is identical."""
+    replaces: bool = False
+    """The copy replaces a file that exists (and differs: identical targets are skipped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +229,27 @@ def _map_artifacts(out: _Mapping, generated: Sequence[RunFile], config: MergeCon
     )
 
 
+STALE_OUTPUT: Final = "the run's snapshot of a generated output: written from its results"
+
+
 def _refuse_duplicates(out: _Mapping) -> None:
+    """Outputs (flags file, artifacts) own their paths: a source file at one is the run's
+    stale copy of an earlier promotion's output and is skipped; two outputs at one path, or
+    a file inside a DVC-tracked artifact, are refused."""
+    outputs = [c for c in out.files if c.kind in (FileKind.FLAGS, FileKind.ARTIFACT)]
+    output_paths = {c.project_path for c in outputs}
+    output_dirs = [c.project_path for c in outputs if c.dvc]
+    kept: list[Copy] = []
+    for copy in out.files:
+        source = copy.kind in (FileKind.SOURCE, FileKind.DEPENDENCY)
+        shadowed = copy.project_path in output_paths or any(
+            copy.project_path.startswith(d + "/") for d in output_dirs
+        )
+        if source and shadowed:
+            out.skips.append(Skip(copy.run_path or "", STALE_OUTPUT, copy.project_path))
+        else:
+            kept.append(copy)
+    out.files[:] = kept
     seen: dict[str, Copy] = {}
     for copy in out.files:
         first = seen.setdefault(copy.project_path, copy)
@@ -236,12 +258,12 @@ def _refuse_duplicates(out: _Mapping) -> None:
                 Refusal(
                     copy.project_path,
                     f"written twice (from {first.run_path or 'the flags'} and "
-                    f"{copy.run_path or 'the flags'}): check merge.artifacts",
+                    f"{copy.run_path or 'the flags'}): check merge.artifacts and "
+                    "merge.flags_file",
                 )
             )
-    dvc_dirs = [c.project_path for c in out.files if c.dvc]
     for copy in out.files:
-        if not copy.dvc and any(copy.project_path.startswith(d + "/") for d in dvc_dirs):
+        if not copy.dvc and any(copy.project_path.startswith(d + "/") for d in output_dirs):
             out.refusals.append(Refusal(copy.project_path, "inside a DVC-tracked artifact"))
 
 
