@@ -54,6 +54,8 @@ def facts(decision: Decision = Decision.PROMOTE, **kw: object) -> Facts:
         (facts(Decision.NOT_BETTER, open_pr=pr(OLD), dry_run=True), Action.REPORT, None, None),
         (facts(Decision.NOT_BETTER, open_pr=pr(CHAMPION)), Action.REPORT, None, None),
         (facts(Decision.NOT_BETTER, open_pr=pr(None)), Action.REPORT, None, None),
+        # a champion that cannot be compared closes nothing: nobody knows which run is better
+        (facts(Decision.NOT_COMPARABLE, open_pr=pr(OLD)), Action.REPORT, None, None),
         # a first promotion
         (facts(), Action.CREATE, None, None),
         (facts(dry_run=True), Action.DRY_RUN, None, None),

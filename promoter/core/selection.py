@@ -19,6 +19,8 @@ class Decision(StrEnum):
     PROMOTE = "promote"
     NOT_BETTER = "not-better"
     NO_CANDIDATE = "no-candidate"
+    NOT_COMPARABLE = "not-comparable"
+    """The champion has no value for the objective: nothing is promoted unless asked by id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +121,7 @@ def select(
     ineligible = [v for v in checked if not v.eligible]
     standing = _standing(champion, runs, policy.objective)
     winner = ranked[0] if ranked else None
-    decision, summary, improvement = _decide(winner, standing, policy, len(checked))
+    decision, summary, improvement = _decide(winner, standing, policy, len(checked), only)
     return Selection(
         decision, summary, policy, winner, standing, improvement, (*ranked, *ineligible)
     )
@@ -280,6 +282,7 @@ def _decide(
     standing: ChampionStanding | None,
     policy: Policy,
     considered: int,
+    only: str | None = None,
 ) -> tuple[Decision, str, float | None]:
     name = str(policy.objective.scalar)
     if winner is None:
@@ -292,8 +295,11 @@ def _decide(
     if winner.run.id == standing.champion.run_id:
         return Decision.NOT_BETTER, f"{head} and is already the champion", 0.0
     if standing.value is None:
-        note = f"champion {champ} has no value for {name}: improvement not checked"
-        return Decision.PROMOTE, f"{head}; {note}", None
+        note = f"champion {champ} has no value for {name}, so the improvement cannot be checked"
+        if only is not None:
+            return Decision.PROMOTE, f"{head}; {note} (promoted as asked by id)", None
+        ask = "promote a run by id to replace it, or change select.objective back"
+        return Decision.NOT_COMPARABLE, f"{head}; {note}: nothing promoted ({ask})", None
     gain = policy.objective.improvement(winner.objective, standing.value)
     needed = policy.required_improvement(standing.value)
     versus = f"champion {champ} has {_fmt(standing.value)}"

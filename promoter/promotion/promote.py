@@ -46,6 +46,7 @@ class Outcome(StrEnum):
     DRY_RUN = "dry-run"
     DECLINED = "declined"
     CONFLICT = "conflict"
+    NOT_COMPARABLE = "not-comparable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class PromoteResult:
 _NOT_PROMOTED = {
     Decision.NOT_BETTER: Outcome.NOT_BETTER,
     Decision.NO_CANDIDATE: Outcome.NO_CANDIDATE,
+    Decision.NOT_COMPARABLE: Outcome.NOT_COMPARABLE,
 }
 
 
