@@ -148,3 +148,12 @@ def promote_json(result: PromoteResult, local_forge: bool) -> str:
         "conflicts": list(result.conflicts),
     }
     return _dump(payload)
+
+
+def tracks_json(results: Sequence[tuple[str | None, str]]) -> str:
+    """Each track's JSON (as one track would print it) in ``{"tracks": [...]}``, each with
+    its ``track`` name."""
+    import json
+
+    tracks = [{"track": track, **json.loads(text)} for track, text in results]
+    return _dump({"tracks": tracks})

@@ -17,7 +17,7 @@ import yaml
 
 from promoter import __version__
 from promoter.config import ArtifactConfig
-from promoter.core.champion import CHAMPION_FILE, champion_yaml
+from promoter.core.champion import champion_yaml
 from promoter.core.models import Run, RunFiles
 from promoter.core.selection import Selection
 from promoter.promotion.merge.apply import Written, inside
@@ -139,7 +139,9 @@ def build_branch(
     plots = _plots(selection, champion_run, run_dir, plot_files, out_dir, project_dir)
     record = build_record(selection, replace(facts, dvc=dvc_rows, plots=plots))
     _write_yaml(out_dir / "record.yaml", record_to_builtins(record))
-    (project_dir / CHAMPION_FILE).write_text(champion_yaml(champion_document(record)), "utf-8")
+    champion_path = project_dir / settings.champion_file
+    champion_path.parent.mkdir(parents=True, exist_ok=True)
+    champion_path.write_text(champion_yaml(champion_document(record)), "utf-8")
     git.add(["."])
     message = f"{pr.title}\n\n{selection.summary}\n"
     trailers = {

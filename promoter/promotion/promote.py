@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from promoter.candidates import select_best
-from promoter.core.champion import CHAMPION_FILE, parse_champion
+from promoter.core.champion import parse_champion
 from promoter.core.models import Champion, Run
 from promoter.core.selection import Decision, Selection
 from promoter.errors import PromoterError, UsageError
@@ -76,6 +76,8 @@ class PromoteResult:
     body: str | None = None
     conflicts: tuple[str, ...] = ()
     """Files the run and the base both changed (decision ``conflict``)."""
+    track: str | None = None
+    """The track promoted (``None``: the config is one track)."""
 
 
 _NOT_PROMOTED = {
@@ -109,27 +111,42 @@ class _Job:
     repo: _Repository
 
 
+def promote_tracks(
+    settings: Settings, store: RunStore, forge: Forge, request: PromoteRequest
+) -> list[PromoteResult]:
+    """The promotion of every track (or, for a run asked by id, of the track it belongs to),
+    each judged only against its own champion."""
+    if request.run is not None:
+        from promoter.candidates import find_run
+
+        targets = [settings.for_operation(find_run(store, request.run).op)]
+    else:
+        targets = settings.tracks()
+    return [promote(each, store, forge, request) for each in targets]
+
+
 def promote(
     settings: Settings, store: RunStore, forge: Forge, request: PromoteRequest
 ) -> PromoteResult:
-    """The whole job; see the module docstring for the guarantees. Promotions in one
-    repository run one at a time (another one waits)."""
+    """The whole job for one track; see the module docstring for the guarantees. Promotions
+    in one repository run one at a time (another one waits)."""
     from promoter.tools.owners import exclusive
 
     with exclusive(Git(settings.project).git_common_dir() / "promoter" / "promote.lock"):
-        return _promote(settings, store, forge, request)
+        return replace(_promote(settings, store, forge, request), track=settings.track)
 
 
 def _promote(
     settings: Settings, store: RunStore, forge: Forge, request: PromoteRequest
 ) -> PromoteResult:
     repo = _repository(settings, forge, request.dry_run)
+    champion_path = settings.champion_file.as_posix()
     selection, listing = select_best(
         settings,
         store,
         request.run,
         request.objective,
-        champion=lambda: _champion_at(repo.git, repo.base_ref, repo.prefix),
+        champion=lambda: _champion_at(repo.git, repo.base_ref, repo.prefix + champion_path),
     )
     log.info("%s: %s", selection.decision.value, selection.summary)
     facts, remote_sha = _facts(settings, selection, repo, forge, request)
@@ -146,7 +163,7 @@ def _promote(
     if decided.action is Action.UNCHANGED:
         assert decided.pr is not None
         # An interrupted run may have opened the PR without its labels or people: converge.
-        title = title_of(settings.config, selection)
+        title = title_of(settings, selection)
         forge.update(decided.pr.number, _draft(settings, title, decided.pr.body, facts.branch))
         return PromoteResult(
             Outcome.UNCHANGED,
@@ -209,7 +226,7 @@ def _facts(
     )
     if winner is None:
         return facts, None
-    branch = branch_name(settings.config, selection)
+    branch = branch_name(settings, selection)
     if not repo.git.check_branch_name(branch):
         raise UsageError(f"pr.branch: {branch!r} is not a valid branch name")
     opened = [] if request.dry_run else list(forge.pulls(branch))
@@ -282,7 +299,7 @@ def _build_and_publish(
                     pr=PrInfo(
                         branch=branch,
                         base=settings.config.pr.base,
-                        title=title_of(settings.config, selection),
+                        title=title_of(settings, selection),
                         command_prefix=settings.config.commands.prefix,
                     ),
                     dry_run=request.dry_run,
@@ -375,9 +392,8 @@ def _git(path: Path, forge: Forge) -> Git:
     return git.authenticated(credentials.server_url, credentials.username, credentials.token)
 
 
-def _champion_at(git: Git, base_ref: str, prefix: str) -> Champion | None:
+def _champion_at(git: Git, base_ref: str, path: str) -> Champion | None:
     """The champion on the base branch: what the promotion must beat, whatever is checked out."""
-    path = prefix + CHAMPION_FILE.as_posix()
     data = git.show_file(base_ref, path)
     if data is None:
         return None

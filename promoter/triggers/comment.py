@@ -11,7 +11,7 @@ from typing import Final
 
 from promoter.errors import PromoterError
 from promoter.forges.base import Reaction, Role
-from promoter.promotion.promote import PromoteRequest, PromoteResult, promote
+from promoter.promotion.promote import PromoteRequest, PromoteResult, promote_tracks
 from promoter.render.escape import code_span, link, md_escape
 from promoter.triggers.commands import Command, CommandKind, help_text, parse_command
 from promoter.triggers.context import TriggerContext, trigger_info
@@ -90,13 +90,14 @@ def _run(context: TriggerContext, comment: CommentTrigger, command: Command) -> 
         trigger_info(context.trigger, comment.author),
         recreate=command.kind is CommandKind.RECREATE,
     )
-    outcome = promote(context.settings, context.store, context.forge, request)
-    _reply(context, comment, command, _result_text(outcome))
-    return TriggerResult.of(outcome)
+    results = promote_tracks(context.settings, context.store, context.forge, request)
+    _reply(context, comment, command, "\n\n".join(_result_text(r) for r in results))
+    return TriggerResult.of(results)
 
 
 def _result_text(outcome: PromoteResult) -> str:
-    line = f"**{outcome.decision}**: {md_escape(outcome.summary)}"
+    track = f"track {md_escape(outcome.track)}: " if outcome.track else ""
+    line = f"{track}**{outcome.decision}**: {md_escape(outcome.summary)}"
     if outcome.pr_number:
         line += f" — pull request #{outcome.pr_number}"
     return line

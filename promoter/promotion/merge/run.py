@@ -53,8 +53,9 @@ def merge_into_project(
     snapshot copied; only files the merge changes are written, never deleted."""
     from promoter.candidates import find_run
 
-    config = settings.config.merge
     run = find_run(store, run_id)
+    settings = settings.for_operation(run.op)
+    config = settings.config.merge
     plan = plan_merge(store.run_files(run), config, run.flags)
     run_dir = store.materialize(run, needed_run_files(plan))
     git = Git(settings.project)
