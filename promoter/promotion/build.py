@@ -199,7 +199,7 @@ def _store_models(
             rows.append(
                 DvcRow(
                     path=_project_rel(project_dir, dvc_root / Path(pointer).parent / out.path),
-                    md5=out.md5,
+                    md5=out.dvc_md5,
                     size=out.size,
                     nfiles=out.nfiles,
                     remote=remote,
