@@ -158,7 +158,9 @@ def check_scalar_names(policy: Policy, runs: Iterable[Run], origin: str) -> None
     for key, name in wanted:
         if any(run.scalar(name) is not None for run in candidates):
             continue
-        known = sorted({k for run in candidates for k in run.scalars if "#" not in k})
+        known = sorted(
+            {s.display_name for run in candidates for s in run.scalars.values() if not s.system}
+        )
         reason = f"no run has a scalar {name!r}; runs have: {', '.join(known) or 'no scalars'}"
         if origin.startswith("--"):
             raise UsageError(f"{origin}: {reason}")

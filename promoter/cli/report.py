@@ -139,8 +139,8 @@ def scalar_columns(runs: Sequence[Run], wanted: Sequence[str], limit: int = 4) -
         return list(dict.fromkeys(wanted))
     seen: dict[str, None] = {}
     for run in runs:
-        for name in run.scalars:
-            if "#" not in name:
+        for name, series in run.scalars.items():
+            if "#" not in name and not series.system:
                 seen.setdefault(name)
     return sorted(seen)[:limit]
 
