@@ -144,7 +144,7 @@ def check_scalar_names(policy: Policy, runs: Iterable[Run], origin: str) -> None
     """Fail when the policy names a scalar that no run of the selected operations has."""
     operations = policy.filters.operations
     candidates = [r for r in runs if not operations or op_matches(r.op, operations)]
-    wanted = [("select.objective", policy.objective.scalar.name)]
+    wanted = [] if policy.objective.newest else [("select.objective", policy.objective.scalar.name)]
     wanted += [
         (f"select.where[{i}]", ref.name)
         for i, c in enumerate(policy.criteria)
@@ -171,7 +171,9 @@ def chosen_scalars(config: Config) -> list[str]:
     """The scalars the config names (objective, then criteria), as columns for listings."""
     names: list[str] = []
     if config.select.objective:
-        names.append(str(parse_objective(config.select.objective).scalar))
+        objective = parse_objective(config.select.objective)
+        if not objective.newest:  # a start time, not a scalar
+            names.append(str(objective.scalar))
     for text in config.select.where:
         names.extend(str(ref) for ref in parse_criterion(text).scalars())
     return list(dict.fromkeys(names))

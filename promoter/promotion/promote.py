@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from promoter.api import Settings, open_store, select_best
-from promoter.config import check_template_fields
+from promoter.config import PrConfig, check_template_fields
 from promoter.core.champion import CHAMPION_FILE, parse_champion
 from promoter.core.models import Champion
 from promoter.core.selection import Decision, Selection, Verdict
@@ -92,8 +92,11 @@ def branch_name(settings: Settings, selection: Selection, verdict: Verdict | Non
 
 
 def title_of(settings: Settings, selection: Selection, verdict: Verdict | None = None) -> str:
-    """The PR title from ``pr.title``."""
-    return format_template(settings.config.pr.title, _fields(selection, verdict), "pr.title")
+    """The PR title from ``pr.title`` (with ``newest``, the default names no value)."""
+    template = settings.config.pr.title
+    if selection.policy.objective.newest and template == PrConfig().title:
+        template = "Promote {op} run {run_short}: the newest run"
+    return format_template(template, _fields(selection, verdict), "pr.title")
 
 
 def _fields(selection: Selection, verdict: Verdict | None = None) -> dict[str, object]:
