@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 
 from tests.guildrun import guild, guild_exe
+from tests.promotion import PromotionRepo
+from tests.repos import IDENTITY, commit_all, git, make_dvc_remote
 
 EXAMPLES = Path(__file__).parent / "data" / "guild_examples"
 EVENTS_WRITER = EXAMPLES / "tbevents.py"
@@ -113,6 +115,14 @@ class GuildExamples:
     def guild(self, *args: str, project: Path | None = None) -> str:
         """A ``guild`` command against this bed's home; stdout."""
         return guild(project or self.root, self.home, *args)
+
+    def home_with(self, where: Path, *names: str) -> Path:
+        """A GUILD_HOME at ``where`` holding copies of the runs the named steps made (Guild
+        copies a run's dependencies, so a copied run stands alone)."""
+        for name in names:
+            for run_id in self.made[name]:
+                shutil.copytree(self.home / "runs" / run_id, where / "runs" / run_id, symlinks=True)
+        return where
 
     def api_runs(self) -> dict[str, dict[str, Any]]:
         """``guild api runs --include-batch`` (every status), by run id; read once."""
@@ -206,3 +216,20 @@ def guild_examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuildEx
     if guild_exe() is None:
         pytest.skip("guild is not installed (pip install -e '.[dev]')")
     yield make_guild_examples(tmp_path_factory.mktemp("guild-examples"))
+
+
+def make_example_repo(bed: GuildExamples, project: str, where: Path, config: str) -> PromotionRepo:
+    """``where/work``: a clone of an example project (the commit its runs started from) with
+    ``config`` as ``.promoter.yml`` and DVC set up, pushed to the bare ``where/remote.git``;
+    the DVC remote is ``where/dvc-remote``."""
+    work, bare = where / "work", where / "remote.git"
+    git(where, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+    git(where, "clone", "--quiet", str(bed.projects[project]), str(work))
+    for key, value in IDENTITY.items():
+        git(work, "config", key, value)
+    git(work, "remote", "set-url", "origin", str(bare))
+    (work / ".promoter.yml").write_text(config)
+    make_dvc_remote(work, where / "dvc-remote")
+    commit_all(work, "promoter and DVC")
+    git(work, "push", "--quiet", "--set-upstream", "origin", "main")
+    return PromotionRepo(work, bare, where / "dvc-remote")
