@@ -206,6 +206,13 @@ def test_newest_promotes_the_last_step_of_an_upstream_pipeline_end_to_end(
     assert chosen["summary"].startswith(f"run {newest_train[:8]} is the newest eligible run")
     older = next(v for v in chosen["runs"] if v["id"] == guild_examples["downstream"])
     assert older["rank"] == 2 and older["reasons"][0].startswith("started ")
+    started = datetime.fromtimestamp(chosen["objective"]["value"], UTC).isoformat(
+        timespec="seconds"
+    )
+    code, table, _ = promoter("select", *common)
+    assert code == 0 and "objective: newest" in table and started in table
+    code, table, _ = promoter("runs", *common)
+    assert code == 0 and "newest" not in table
 
     forge = tmp_path / "forge"
     code, out, err = promoter("promote", "--json", "--forge-dir", str(forge), *common)
@@ -234,9 +241,10 @@ def test_newest_promotes_the_last_step_of_an_upstream_pipeline_end_to_end(
     assert (
         f"models/pipeline: record == models/pipeline.dvc == {dir_md5}" in json.loads(out)["checked"]
     )
-    code, out, err = promoter("select", "--json", *common)
-    assert json.loads(out)["decision"] == "not-better"
-    assert "already the champion" in json.loads(out)["summary"]
+    code, out, err = promoter("select", *common)
+    assert out.startswith("NOT-BETTER")
+    assert "already the champion" in out
+    assert f"champion: {newest_train[:8]} newest = {started} (from the run)" in out
 
 
 @pytest.mark.slow
