@@ -82,7 +82,7 @@ def test_every_run_guild_lists_and_no_other(guild_examples, listing) -> None:  #
     assert set(listing) == set(oracle)
     made = {i for ids in guild_examples.made.values() for i in ids}
     assert set(listing) == made
-    assert len(made) == 30
+    assert len(made) == 25
 
 
 def test_ops_status_label_times_as_guild_shows_them(guild_examples, listing) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +122,7 @@ def test_every_scalar_guild_reports_with_its_prefix_and_summary(guild_examples, 
             prefixes = sorted(s["prefix"] for s in theirs["scalars"] if s["tag"] == tag)
             preferred = next((p for p in (".guild", "") if p in prefixes), prefixes[0])
             assert ours[tag] == ours[f"{preferred}#{tag}"], (run_id, tag)
-    assert checked >= 60
+    assert checked >= 50
 
 
 def test_the_scalars_of_each_kind_of_example(guild_examples, listing) -> None:  # type: ignore[no-untyped-def]
