@@ -159,6 +159,10 @@ def test_newest_promotes_only_a_run_newer_than_the_champion() -> None:
         f"champion {older.id[:8]} started 2026-11-01T01:00:00+00:00: 3600 s later"
     )
     assert select([older, newer], newest, champion(newer.id, None)).decision is Decision.NOT_BETTER
+    patient = Policy(objective=parse_objective("newest"), min_improvement=7200)
+    waited = select([older, newer], patient, champion(older.id, None))
+    assert waited.decision is Decision.NOT_BETTER
+    assert waited.summary.endswith("3600 s later, short of the 7200 s required")
     # the champion's run gone from GUILD_HOME: its recorded value (its start time) decides
     started = datetime(2026, 11, 1, 3, tzinfo=UTC).timestamp()
     result = select([older, newer], newest, Champion("e" * 32, "train", "newest", started, {}))

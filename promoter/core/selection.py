@@ -321,6 +321,8 @@ def _decide(
         versus = f"champion {champ} started {objective_text(policy.objective, standing.value)}"
         newer = gain > 0 and gain >= needed
         how = f"{_fmt(gain)} s later" if gain > 0 else "not later"
+        if gain > 0 and not newer:
+            how += f", short of the {_fmt(needed)} s required"
         verdict = Decision.PROMOTE if newer else Decision.NOT_BETTER
         return verdict, f"{head}; {versus}: {how}", gain
     if gain > 0 and gain >= needed:
