@@ -14,7 +14,7 @@ from rich.text import Text
 from promoter.cli.report import fmt_flags, fmt_value, scalar_columns
 from promoter.core.expr import ExpressionError, ScalarRef, parse_scalar
 from promoter.core.models import Run
-from promoter.core.selection import Decision, Selection, Verdict, scalar_value
+from promoter.core.selection import Decision, Selection, Verdict, objective_text, scalar_value
 from promoter.promotion.merge.plan import MergePlan
 from promoter.promotion.merge.source import MergeMode, SourceMerge
 from promoter.runs.base import RunListing
@@ -70,6 +70,8 @@ def print_selection(console: Console, selection: Selection, show_all: bool = Fal
     standing = selection.champion
     if standing is not None:
         value = fmt_value(standing.value)
+        if policy.objective.newest:
+            value = objective_text(policy.objective, standing.value)
         console.print(
             f"champion: {standing.champion.run_id[:8]} {policy.objective.scalar} = {value}"
             f" (from the {standing.value_source})"
@@ -93,7 +95,9 @@ def print_selection(console: Console, selection: Selection, show_all: bool = Fal
             verdict.run.short_id,
             Text(verdict.run.op),
             verdict.run.status.value,
-            fmt_value(verdict.objective),
+            objective_text(policy.objective, verdict.objective)
+            if policy.objective.newest
+            else fmt_value(verdict.objective),
             *marks,
             Text("; ".join(verdict.reasons) or ("winner" if verdict.rank == 1 else "")),
         )

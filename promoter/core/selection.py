@@ -6,7 +6,7 @@ import fnmatch
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from promoter.core.expr import Criterion, Objective, ScalarRef, TieBreak
@@ -128,8 +128,20 @@ def select(
 
 
 def objective_value(run: Run, objective: Objective) -> float | None:
-    """The run's value for the objective's scalar, or ``None`` when it has no such scalar."""
+    """The run's value for the objective's scalar, or ``None`` when it has no such scalar.
+
+    For ``newest``: when the run started, in seconds since the epoch (``None`` if never).
+    """
+    if objective.newest:
+        return run.started.timestamp() if run.started else None
     return scalar_value(run, objective.scalar)
+
+
+def objective_text(objective: Objective, value: float | None) -> str:
+    """A value of the objective for people: the number, or for ``newest`` the start time."""
+    if objective.newest and value is not None and math.isfinite(value):
+        return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
+    return _fmt(value)
 
 
 def scalar_value(run: Run, ref: ScalarRef) -> float | None:
@@ -242,6 +254,11 @@ def _why_lost(loser: Verdict, winner: Verdict, policy: Policy) -> str:
     assert loser.objective is not None and winner.objective is not None
     theirs, ours = _rank_key(winner, policy), _rank_key(loser, policy)
     first = next(i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b)
+    if first == 0 and policy.objective.newest:
+        return (
+            f"started {objective_text(policy.objective, loser.objective)}, winner "
+            f"{winner.run.short_id} started {objective_text(policy.objective, winner.objective)}"
+        )
     if first == 0:
         return (
             f"{name} {_fmt(loser.objective)}, winner {winner.run.short_id} has "
@@ -289,6 +306,9 @@ def _decide(
         return Decision.NO_CANDIDATE, f"no eligible run among {considered} considered", None
     assert winner.objective is not None
     head = f"run {winner.run.short_id} has {name} {_fmt(winner.objective)}"
+    if policy.objective.newest:
+        head = f"run {winner.run.short_id} is the newest eligible run"
+        head += f" (started {objective_text(policy.objective, winner.objective)})"
     if standing is None:
         return Decision.PROMOTE, f"{head}; no champion yet", None
     champ = standing.champion.run_id[:8]
@@ -303,6 +323,14 @@ def _decide(
     gain = policy.objective.improvement(winner.objective, standing.value)
     needed = policy.required_improvement(standing.value)
     versus = f"champion {champ} has {_fmt(standing.value)}"
+    if policy.objective.newest:
+        versus = f"champion {champ} started {objective_text(policy.objective, standing.value)}"
+        newer = gain > 0 and gain >= needed
+        how = f"{_fmt(gain)} s later" if gain > 0 else "not later"
+        if gain > 0 and not newer:
+            how += f", short of the {_fmt(needed)} s required"
+        verdict = Decision.PROMOTE if newer else Decision.NOT_BETTER
+        return verdict, f"{head}; {versus}: {how}", gain
     if gain > 0 and gain >= needed:
         return (
             Decision.PROMOTE,

@@ -22,7 +22,7 @@ from promoter.core.models import Run, RunFiles
 from promoter.core.selection import Selection
 from promoter.promotion.merge.apply import Written, inside
 from promoter.promotion.merge.plan import FileKind, MergePlan, plan_merge, safe_relpath
-from promoter.promotion.merge.run import copied, merge_run, needed_run_files
+from promoter.promotion.merge.run import copied, dvc_outputs, merge_run, needed_run_files
 from promoter.promotion.merge.source import (
     MergeInputs,
     MergeMode,
@@ -108,7 +108,7 @@ def build_branch(
     run_dir = store.materialize(run, [*needed_run_files(plan), *plot_files])
     log.info("merging run %s into a worktree of %s", run.short_id, pr.base)
     source, outputs = _merge_source(settings, workspace, run, run_dir, plan, pr.base)
-    outcome = merge_run(project_dir, run_dir, outputs)
+    outcome = merge_run(project_dir, run_dir, outputs, dvc_roots=dvc_outputs(config.merge))
     if source.mode is MergeMode.COPY:
         source = copied(run.source_commit, source.reason, outcome)
     written = outcome.written

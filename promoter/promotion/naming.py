@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from promoter.config import check_template_fields
+from promoter.config import PrConfig, check_template_fields
 from promoter.core.selection import Selection, Verdict
 from promoter.errors import UsageError
 from promoter.settings import Settings
@@ -30,9 +30,11 @@ def branch_name(settings: Settings, selection: Selection, verdict: Verdict | Non
 
 
 def title_of(settings: Settings, selection: Selection, verdict: Verdict | None = None) -> str:
-    """The PR title from ``pr.title``."""
-    values = _fields(settings, selection, verdict)
-    return format_template(settings.config.pr.title, values, "pr.title")
+    """The PR title from ``pr.title`` (with ``newest``, the default names no value)."""
+    template = settings.config.pr.title
+    if selection.policy.objective.newest and template == PrConfig().title:
+        template = "Promote {op} run {run_short}: the newest run"
+    return format_template(template, _fields(settings, selection, verdict), "pr.title")
 
 
 def _fields(

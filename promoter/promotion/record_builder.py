@@ -193,7 +193,7 @@ def _champion_passes(
 
 def _scalar_rows(run: Run, champion: Champion | None, champion_run: Run | None) -> list[ScalarRow]:
     rows = []
-    for key in sorted(k for k in run.scalars if "#" not in k):
+    for key in sorted(k for k, s in run.scalars.items() if "#" not in k and not s.system):
         series = run.scalars[key]
         value = series.aggregate("last")
         theirs = _champion_value(ScalarRef(key), champion, champion_run)

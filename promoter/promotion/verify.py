@@ -182,7 +182,7 @@ def _pointer_md5(git: Git, commit: str, path: str) -> str | None:
         outs = parse_dvc_pointer(data.decode("utf-8")).outs
     except (UnicodeDecodeError, ValueError):
         return None
-    return outs[0].md5 if outs else None
+    return outs[0].dvc_md5 if outs else None
 
 
 def tracks_json(reports: list[VerifyReport]) -> str:

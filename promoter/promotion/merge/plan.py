@@ -267,13 +267,22 @@ def _refuse_duplicates(out: _Mapping) -> None:
             out.refusals.append(Refusal(copy.project_path, "inside a DVC-tracked artifact"))
 
 
+_IGNORED_NEW = "is ignored by git, so the commit would leave it out (--replace writes it anyway)"
+_IGNORED_NEW_DVC = (
+    "its .dvc file would be ignored by git, which `dvc add` refuses: "
+    "un-ignore its directory or change merge.artifacts"
+)
+
+
 def check_targets(
     plan: MergePlan, states: Mapping[str, TargetState], replace_changed: bool = False
 ) -> MergePlan:
     """Skip identical targets and refuse the ones a copy would clobber.
 
     A target with uncommitted changes (modified, staged or untracked) or ignored by git (a
-    DVC-managed model, say) is refused unless ``replace_changed``; a symlink is always refused.
+    DVC-managed model, say) is refused unless ``replace_changed``; so is a new file that git
+    would ignore (for a DVC output: whose ``.dvc`` file git would ignore), which the promotion
+    commit could not hold; a symlink is always refused.
     """
     copies: list[Copy] = []
     skips = list(plan.skips)
@@ -295,6 +304,10 @@ def check_targets(
         elif state.exists and not replace_changed and state.git is GitState.IGNORED:
             refusals.append(
                 Refusal(copy.project_path, "is ignored by git (not source); use --replace")
+            )
+        elif not replace_changed and state.git is GitState.IGNORED:
+            refusals.append(
+                Refusal(copy.project_path, _IGNORED_NEW_DVC if copy.dvc else _IGNORED_NEW)
             )
         else:
             copies.append(copy)

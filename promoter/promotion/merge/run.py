@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from promoter.config import MergeConfig
 from promoter.errors import PromoterError
 from promoter.promotion.merge.apply import MergeRefused, Written, apply_plan, target_states
 from promoter.promotion.merge.plan import (
@@ -15,6 +17,7 @@ from promoter.promotion.merge.plan import (
     Skip,
     check_targets,
     plan_merge,
+    safe_relpath,
 )
 from promoter.promotion.merge.source import (
     MergeInputs,
@@ -72,7 +75,12 @@ def merge_into_project(
     reason = three_way_possible(inputs, run.source_commit)
     if reason is not None or run.source_commit is None:
         outcome = merge_run(
-            settings.project, run_dir, plan, preview=preview, replace_changed=replace_changed
+            settings.project,
+            run_dir,
+            plan,
+            preview=preview,
+            replace_changed=replace_changed,
+            dvc_roots=dvc_outputs(config),
         )
         return replace(outcome, source=copied(run.source_commit, reason or "", outcome))
     tree, merged = merge_source(inputs, run.id, run.source_commit, run_dir, plan)
@@ -80,7 +88,12 @@ def merge_into_project(
         check_merge(merged, "HEAD")
     merged_plan = _merged_plan(git, tree, merged, plan, prefix)
     outcome = merge_run(
-        settings.project, run_dir, merged_plan, preview=preview, replace_changed=replace_changed
+        settings.project,
+        run_dir,
+        merged_plan,
+        preview=preview,
+        replace_changed=replace_changed,
+        dvc_roots=dvc_outputs(config),
     )
     return replace(outcome, source=merged)
 
@@ -125,10 +138,11 @@ def merge_run(
     *,
     preview: bool = False,
     replace_changed: bool = False,
+    dvc_roots: Sequence[str] = (),
 ) -> MergeOutcome:
     """Carry out ``plan`` from ``run_dir`` into ``project``: every refusal is raised at once,
-    before any write."""
-    codes, ignored = _git_view(project, plan)
+    before any write. ``dvc_roots`` are the DVC outputs (see :func:`dvc_outputs`)."""
+    codes, ignored = _git_view(project, plan, dvc_roots)
     states = target_states(project, run_dir, plan, codes, ignored.__contains__)
     checked = check_targets(plan, states, replace_changed)
     checked = replace(
@@ -148,8 +162,14 @@ def merge_run(
     return MergeOutcome(checked, tuple(written))
 
 
-def _git_view(project: Path, plan: MergePlan) -> tuple[dict[str, str] | None, set[str]]:
-    """Porcelain codes and ignored paths of the targets, keyed by project-relative path."""
+def _git_view(
+    project: Path, plan: MergePlan, dvc_outputs: Sequence[str]
+) -> tuple[dict[str, str] | None, set[str]]:
+    """Porcelain codes and ignored paths of the targets, keyed by project-relative path.
+
+    A DVC output's own path is git-ignored by design (dvc adds it to .gitignore): a new one
+    counts as ignored when its ``.dvc`` file would be, which is what makes ``dvc add`` fail.
+    """
     git = Git(project)
     try:
         prefix = path_prefix(git.toplevel(), project)
@@ -164,5 +184,21 @@ def _git_view(project: Path, plan: MergePlan) -> tuple[dict[str, str] | None, se
         if path.startswith(prefix)
     }
     present = [p for p in paths if p not in codes and (project / p).exists()]
-    ignored = {p[len(prefix) :] for p in git.ignored([prefix + p for p in present])}
+    new = [c for c in plan.copies if not (project / c.project_path).exists()]
+    pointers = {
+        c.project_path: f"{root}.dvc"
+        for c in new
+        if c.dvc
+        for root in dvc_outputs
+        if c.project_path == root or c.project_path.startswith(root + "/")
+    }
+    asked = [*present, *(c.project_path for c in new if not c.dvc), *pointers.values()]
+    found = {p[len(prefix) :] for p in git.ignored([prefix + p for p in dict.fromkeys(asked)])}
+    ignored = {p for p in [*present, *(c.project_path for c in new)] if p in found}
+    ignored |= {path for path, pointer in pointers.items() if pointer in found}
     return codes, ignored
+
+
+def dvc_outputs(config: MergeConfig) -> list[str]:
+    """The project paths of the ``dvc: true`` artifacts: each one DVC output."""
+    return [r for a in config.artifacts if a.dvc and (r := safe_relpath(a.to.rstrip("/")))]
