@@ -192,9 +192,12 @@ def _champion_passes(
 
 
 def _scalar_rows(run: Run, champion: Champion | None, champion_run: Run | None) -> list[ScalarRow]:
+    """One row per series, by the name ``guild compare`` shows (``validate#accuracy`` keeps
+    its prefix), Guild's ``sys/*`` left out."""
+    series_by_name = {s.display_name: s for s in run.scalars.values() if not s.system}
     rows = []
-    for key in sorted(k for k, s in run.scalars.items() if "#" not in k and not s.system):
-        series = run.scalars[key]
+    for key in sorted(series_by_name):
+        series = series_by_name[key]
         value = series.aggregate("last")
         theirs = _champion_value(ScalarRef(key), champion, champion_run)
         delta = (
