@@ -172,3 +172,22 @@ def test_an_ignored_target_such_as_a_dvc_managed_model_needs_replace(guild_world
     assert (checkout / "models" / "model.pkl").read_bytes() == b"the model in production"
     assert _merge(checkout, guild_world.home, guild_world["best"], "--replace") == 0
     assert (checkout / "models" / "model.pkl").read_bytes() != b"the model in production"
+
+
+def test_a_run_file_under_a_symlinked_directory_is_never_read(
+    guild_world, checkout, tmp_path, capsys
+):
+    """Three ways or copied, a run file reached through a symlink (to a secret outside the
+    run, say) is refused before anything reads it."""
+    home = tmp_path / "home"
+    run_id = guild_world["dirty"]
+    run_dir = home / "runs" / run_id
+    shutil.copytree(guild_world.home / "runs" / run_id, run_dir, symlinks=True)
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "train.py").write_text("TOKEN = 'not for the project'\n")
+    (run_dir / "train.py").unlink()
+    (run_dir / "train.py").symlink_to(secrets / "train.py")
+    assert _merge(checkout, home, run_id) == 1
+    assert "train.py: the run file is a symlink (not copied)" in capsys.readouterr().err
+    assert "TOKEN" not in (checkout / "train.py").read_text()

@@ -8,6 +8,7 @@ remotes that come from config or the user. Needs git 2.25 or newer.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import re
 import shlex
@@ -298,9 +299,17 @@ class Git:
         return self._run("write-tree").stdout.strip()
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
-        """A commit of ``tree`` with ``parents``, on no branch."""
+        """A commit of ``tree`` with ``parents``, on no branch, by promoter itself (such a
+        commit is an intermediate of the merge: it is never pushed)."""
         args = [arg for parent in parents for arg in ("-p", parent)]
-        done = self._run("commit-tree", *args, "-F", "-", tree, input=message, identity=True)
+        env = {
+            f"GIT_{role}_{key}": value
+            for role in ("AUTHOR", "COMMITTER")
+            for key, value in (("NAME", DEFAULT_NAME), ("EMAIL", DEFAULT_EMAIL))
+        }
+        done = Git(self.cwd, {**self._given_env, **env})._run(
+            "commit-tree", *args, "-F", "-", tree, input=message
+        )
         return done.stdout.strip()
 
     def merge_trees(self, ours: str, theirs: str) -> tuple[str, list[str]]:
@@ -317,9 +326,8 @@ class Git:
         return tree.strip(), conflicts
 
     def tree_entries(self, tree: str, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
-        """``path -> (mode, blob)`` of the files of ``tree`` at ``paths`` (absent: missing)."""
-        if not paths:
-            return {}
+        """``path -> (mode, blob)`` of the files of ``tree`` at ``paths`` (absent: missing;
+        no paths: every file of the tree)."""
         out = self._run("ls-tree", "-r", "-z", "--end-of-options", tree, "--", *paths).stdout
         entries: dict[str, tuple[str, str]] = {}
         for record in out.split("\0"):
@@ -341,6 +349,10 @@ class Git:
     def switch_tree(self, tree: str) -> None:
         """Make the index and the files of this (clean) checkout those of ``tree``."""
         self._run("read-tree", "-m", "-u", "--end-of-options", "HEAD", tree)
+
+    def can_merge_trees(self) -> bool:
+        """Whether this git has ``merge-tree --write-tree`` (2.38 and newer)."""
+        return _git_version() >= (2, 38)
 
     def has_commit(self, sha: str) -> bool:
         """Whether this repository holds the commit ``sha``."""
@@ -496,3 +508,14 @@ def is_relative_path(url: str) -> bool:
     """Whether a remote URL is a relative local path (``../remote.git``), which git reads
     relative to wherever it runs: a scratch worktree would read another place."""
     return "://" not in url and not url.startswith(("/", "~")) and ":" not in url.split("/")[0]
+
+
+@functools.cache
+def _git_version() -> tuple[int, ...]:
+    """The installed git's version, as numbers (``(0,)`` when it cannot be told)."""
+    try:
+        out = subprocess.run(["git", "version"], capture_output=True, text=True, check=False)
+    except OSError:
+        return (0,)
+    found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out.stdout)
+    return tuple(int(n) for n in found.groups() if n is not None) if found else (0,)

@@ -111,29 +111,40 @@ def file_digest(path: Path, algorithm: str) -> str:
 
 
 def check_sources(run_dir: Path, plan: MergePlan) -> list[Refusal]:
-    """Run files that are symlinks, not regular files, or resolve outside the run directory."""
+    """Run files that are symlinks (or under one), or not regular files.
+
+    Run paths are normalised and relative (the plan refuses ``..``), so a path without a
+    symlink in it cannot resolve outside the run: one ``lstat`` per file and per directory,
+    each directory's answer kept (thousands of files share a few directories).
+    """
     refusals: list[Refusal] = []
-    root = run_dir.resolve()
+    linked: dict[str, bool] = {}
     for copy in plan.copies:
         if copy.run_path is None:
             continue
-        source = run_dir / copy.run_path
-        if _has_symlink(run_dir, copy.run_path):
+        parts = copy.run_path.split("/")
+        dirs = ["/".join(parts[: i + 1]) for i in range(len(parts) - 1)]
+        if any(_is_link(run_dir, d, linked) for d in dirs):
+            refusals.append(Refusal(copy.run_path, "the run file is under a symlink (not copied)"))
+            continue
+        try:
+            mode = (run_dir / copy.run_path).lstat().st_mode
+        except OSError:
+            mode = 0
+        if stat.S_ISLNK(mode):
             refusals.append(Refusal(copy.run_path, "the run file is a symlink (not copied)"))
-        elif not inside(root, source):
-            refusals.append(Refusal(copy.run_path, "the run file resolves outside the run"))
-        elif not source.is_file():
+        elif not stat.S_ISREG(mode):
             refusals.append(Refusal(copy.run_path, "the run file is missing or not a file"))
     return refusals
 
 
-def _has_symlink(root: Path, relpath: str) -> bool:
-    current = root
-    for part in relpath.split("/"):
-        current = current / part
-        if current.is_symlink():
-            return True
-    return False
+def _is_link(root: Path, relpath: str, known: dict[str, bool]) -> bool:
+    if relpath not in known:
+        try:
+            known[relpath] = stat.S_ISLNK((root / relpath).lstat().st_mode)
+        except OSError:
+            known[relpath] = False
+    return known[relpath]
 
 
 def check_destinations(project: Path, plan: MergePlan) -> list[Refusal]:

@@ -11,6 +11,7 @@ replaces a different version is listed, so a reviewer sees each revert.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import stat
 import tempfile
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from promoter.errors import PromoterError
-from promoter.promotion.merge.apply import MergeRefused
+from promoter.promotion.merge.apply import MergeRefused, check_sources
 from promoter.promotion.merge.plan import PROTECTED, Copy, FileKind, MergePlan, Refusal
 from promoter.promotion.merge.protected import Protection, allowed, protection
 from promoter.tools.git import Git
@@ -102,7 +103,7 @@ def three_way_possible(inputs: MergeInputs, commit: str | None) -> str | None:
             inputs.git.fetch(inputs.remote, [commit])
         except PromoterError:
             return NOT_IN_REMOTE.format(commit=commit[:12])
-    if inputs.git.merged_tree(commit, commit) is None:
+    if not inputs.git.can_merge_trees():
         return OLD_GIT
     return None
 
@@ -115,20 +116,28 @@ def merge_source(
     refused. Output paths (flags file, artifacts) keep the base's version: they are written
     afterwards from the run's results."""
     git, prefix = inputs.git, inputs.prefix
-    sources = [c for c in plan.copies if c.kind in (FileKind.SOURCE, FileKind.DEPENDENCY)]
-    outputs = [prefix + c.project_path for c in plan.copies if c not in sources]
+    source_kinds = (FileKind.SOURCE, FileKind.DEPENDENCY)
+    sources = [c for c in plan.copies if c.kind in source_kinds]
+    # A run file that is a symlink (to a secret outside the run, say) is never read.
+    unsafe = check_sources(run_dir, MergePlan(tuple(sources)))
+    if unsafe:
+        return inputs.base, SourceMerge(MergeMode.THREE_WAY, commit, refusals=tuple(unsafe))
+    outputs = [prefix + c.project_path for c in plan.copies if c.kind not in source_kinds]
     with tempfile.TemporaryDirectory(prefix="promoter-index-") as scratch:
         index = git.with_index(Path(scratch) / "index")
         snapshot = _snapshot(index, commit, run_dir, sources, prefix, run_id)
         tree, conflicts = git.merge_trees(inputs.base, snapshot)
         conflicts = [p for p in conflicts if p not in outputs]
         taken = conflicts if inputs.take_run_on_conflict else []
-        fixes = _entries(git, snapshot, taken) + _entries(git, inputs.base, outputs)
+        changed = git.changed_paths(inputs.base, tree)
+        touched = {path for _, path in changed}
+        restore = [p for p in outputs if p in touched]
+        fixes = _entries(git, snapshot, taken) + _entries(git, inputs.base, restore)
         if fixes:
             index.read_tree(tree)
             index.set_index_entries(fixes)
             tree = index.write_tree()
-    changed = git.changed_paths(inputs.base, tree)
+            changed = git.changed_paths(inputs.base, tree)
     merged = SourceMerge(
         MergeMode.THREE_WAY,
         commit,
@@ -163,18 +172,36 @@ def check_merge(merged: SourceMerge, base_name: str) -> None:
 def _snapshot(
     index: Git, commit: str, run_dir: Path, sources: Sequence[Copy], prefix: str, run_id: str
 ) -> str:
-    """A commit on the run's commit whose files are the run's snapshot."""
+    """A commit on the run's commit whose files are the run's snapshot (the commit itself
+    when the snapshot changed nothing).
+
+    Each file's blob id is computed here and compared with the commit's: only the files the
+    run changed are written to the object store (measured: hashing 1,000 files through git
+    cost more than the whole merge; docs/benchmarks.md).
+    """
+    paths = [prefix + c.project_path for c in sources]
+    known = index.tree_entries(commit, [])
+    changed = []
+    for path, copy in zip(paths, sources, strict=True):
+        file = run_dir / (copy.run_path or "")
+        mode = _mode(file)
+        if known.get(path) != (mode, blob_id(file)):
+            changed.append((path, file, mode))
+    if not changed:
+        return commit
     index.read_tree(commit)
-    files = [run_dir / (c.run_path or "") for c in sources]
-    blobs = index.hash_objects(files)
+    blobs = index.hash_objects([file for _, file, _ in changed])
     index.set_index_entries(
-        [
-            (_mode(f), blob, prefix + c.project_path)
-            for f, blob, c in zip(files, blobs, sources, strict=True)
-        ]
+        [(mode, blob, path) for (path, _, mode), blob in zip(changed, blobs, strict=True)]
     )
     message = SNAPSHOT_MESSAGE.format(run=run_id, commit=commit[:12])
     return index.commit_tree(index.write_tree(), [commit], message)
+
+
+def blob_id(path: Path) -> str:
+    """The id git gives a file's content as a blob (no filters applied)."""
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def _mode(path: Path) -> str:
@@ -183,6 +210,8 @@ def _mode(path: Path) -> str:
 
 def _entries(git: Git, tree: str, paths: Sequence[str]) -> list[tuple[str, str, str]]:
     """Index entries that make ``paths`` what they are in ``tree`` (absent: removed)."""
+    if not paths:
+        return []
     found = git.tree_entries(tree, paths)
     return [(*found[p], p) if p in found else ("0", "", p) for p in paths]
 
