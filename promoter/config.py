@@ -107,6 +107,8 @@ class CommandsConfig(_Strict, frozen=True):
 
     prefix: str = "/promote"
     min_permission: Literal["read", "triage", "write", "maintain", "admin"] = "write"
+    on_issues: bool = False
+    """Also take commands in plain issues (by default they get a reply saying no)."""
 
 
 class Config(_Strict, frozen=True):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from promoter.cli import main
+from promoter.triggers.comment import ON_AN_ISSUE
 from tests.promotion import make_promotion_repo, read_output_file
 from tests.repos import dvc_exe, git
 
@@ -70,11 +71,16 @@ class Runner:
         outputs = read_output_file(output.read_text()) if output.exists() else {}
         return code, outputs, summary.read_text() if summary.exists() else ""
 
-    def comment(self, body: str, author: str = "octocat", **extra) -> dict:
+    def comment(self, body: str, author: str = "octocat", on_issue: bool = False, **extra) -> dict:
+        """A comment in a pull request's conversation (GitHub numbers them as issues), or in a
+        plain issue."""
         issue = self.server.state.add_issue(REPO, "Model quality")
+        conversation: dict = {"number": issue.number, "title": "Model quality"}
+        if not on_issue:
+            conversation["pull_request"] = {"url": f"https://api.github.example/pulls/{issue.number}"}
         payload = {
             "action": "created",
-            "issue": {"number": issue.number, "title": "Model quality"},
+            "issue": conversation,
             "comment": {
                 "id": 900 + self.count,
                 "body": body,
@@ -204,6 +210,16 @@ def test_bot_comments_and_edits_are_ignored_without_api_calls(runner):
         code, out, _ = runner.fire("issue_comment", payload)
         assert (code, out["decision"]) == (0, "ignored")
     assert runner.server.requests == []
+
+
+def test_a_command_in_a_plain_issue_gets_one_reply_and_pushes_nothing(runner):
+    payload = runner.comment("/promote", on_issue=True)
+    code, out, _ = runner.fire("issue_comment", payload)
+    assert (code, out["decision"]) == (0, "ignored")
+    (reply,) = runner.server.state.repo(REPO).comments_on(payload["issue"]["number"])[1:]
+    assert ON_AN_ISSUE in reply.body
+    assert _reactions(runner, payload["comment"]["id"]) == []
+    assert runner.branch() == "" and runner.pulls() == []
 
 
 def test_a_502_and_a_secondary_rate_limit_are_retried_to_one_pr(runner):

@@ -15,12 +15,16 @@ from promoter.promotion.promote import PromoteRequest, PromoteResult, promote
 from promoter.render.escape import code_span, link, md_escape
 from promoter.triggers.commands import Command, CommandKind, help_text, parse_command
 from promoter.triggers.context import TriggerContext, trigger_info
-from promoter.triggers.events import CommentTrigger, TriggerKind, should_ignore
+from promoter.triggers.events import IGNORED_BOT, CommentTrigger, TriggerKind, should_ignore
 from promoter.triggers.result import BotOutcome, TriggerResult
 from promoter.triggers.router import handles
 
 log = logging.getLogger("promoter")
 
+ON_AN_ISSUE: Final = (
+    "promoter takes commands in pull requests (merge requests on GitLab) only, and this is a "
+    "plain issue: nothing was done."
+)
 REFUSED_PERMISSION: Final = (
     "@{author} needs at least `{needed}` permission on this repository to run this command "
     "(has `{role}`)."
@@ -39,6 +43,13 @@ def on_comment(context: TriggerContext) -> TriggerResult:
     command = parse_command(comment.body, prefix)
     assert command is not None
     forge = context.forge
+    if forge.is_bot(comment.author):
+        ignored = IGNORED_BOT.format(login=comment.author)
+        log.info("comment ignored: %s", ignored)
+        return TriggerResult(BotOutcome.IGNORED, ignored)
+    if not comment.on_pull_request and not context.settings.config.commands.on_issues:
+        _reply(context, comment, command, ON_AN_ISSUE)
+        return TriggerResult(BotOutcome.IGNORED, ON_AN_ISSUE)
     forge.react(comment.ref, Reaction.EYES)
     try:
         result = _run(context, comment, command)
@@ -96,5 +107,5 @@ def _result_text(outcome: PromoteResult) -> str:
 def _reply(context: TriggerContext, comment: CommentTrigger, command: Command, text: str) -> None:
     lines = [f"> {code_span(command.text)}", "", text]
     if context.trigger.run_url:
-        lines += ["", link("workflow run", context.trigger.run_url)]
-    context.forge.comment(comment.ref.number, "\n".join(lines))
+        lines += ["", link("CI run", context.trigger.run_url)]
+    context.forge.reply(comment.ref, "\n".join(lines))
