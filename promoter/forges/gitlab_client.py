@@ -109,7 +109,8 @@ class GitLabClient:
                 if status not in RETRYABLE:
                     text = API_ERROR.format(status=status, what=what, message=message)
                     raise GitLabApiError(text, status, message) from e
-                problem = f"{status} {message}".strip()
+                shown = message if message.startswith(str(status)) else f"{status} {message}"
+                problem = shown.strip()
                 error: Exception = e
             except (ConnectionError, Timeout, ChunkedEncodingError) as e:
                 lost, problem, error = True, f"no answer ({type(e).__name__})", e
@@ -143,7 +144,7 @@ class GitLabClient:
 
         try:
             return recover()
-        except (GitlabError, RequestException) as e:
+        except (GitLabApiError, GitlabError, RequestException) as e:
             log.debug("GitLab: could not check for an earlier attempt's result: %s", e)
             return None
 
