@@ -77,7 +77,9 @@ class Runner:
         issue = self.server.state.add_issue(REPO, "Model quality")
         conversation: dict = {"number": issue.number, "title": "Model quality"}
         if not on_issue:
-            conversation["pull_request"] = {"url": f"https://api.github.example/pulls/{issue.number}"}
+            conversation["pull_request"] = {
+                "url": f"https://api.github.example/pulls/{issue.number}"
+            }
         payload = {
             "action": "created",
             "issue": conversation,
