@@ -210,7 +210,10 @@ class GitLabForge:
 
     def git_credentials(self) -> GitCredentials:
         """The token as GitLab takes it over HTTPS (``oauth2`` for any personal, project or
-        group access token), for the instance's URL only."""
+        group access token), for the instance's URL only. The API is asked who the token is
+        first: a wrong token fails here in one clear line, not as git's "Authentication
+        failed", and before anything is fetched or pushed."""
+        self._token_user()
         return GitCredentials(self.settings.server_url, "oauth2", self.settings.token)
 
     def image_url(self, commit: str, path: str, branch: str) -> str:

@@ -25,6 +25,10 @@ ON_AN_ISSUE: Final = (
     "promoter takes commands in pull requests (merge requests on GitLab) only, and this is a "
     "plain issue: nothing was done."
 )
+PULL_REFERENCE: Final = {
+    "github": "pull request #{number}",
+    "gitlab": "merge request !{number}",
+}
 REFUSED_PERMISSION: Final = (
     "@{author} needs at least `{needed}` permission on this repository to run this command "
     "(has `{role}`)."
@@ -93,14 +97,17 @@ def _run(context: TriggerContext, comment: CommentTrigger, command: Command) -> 
         trigger_info(context.trigger, comment.author),
     )
     outcome = promote(context.settings, context.store, context.forge, request)
-    _reply(context, comment, command, _result_text(outcome))
+    _reply(context, comment, command, _result_text(outcome, context.forge.name))
     return TriggerResult.of(outcome)
 
 
-def _result_text(outcome: PromoteResult) -> str:
+def _result_text(outcome: PromoteResult, forge: str) -> str:
     line = f"**{outcome.decision}**: {md_escape(outcome.summary)}"
     if outcome.pr_number:
-        line += f" — pull request #{outcome.pr_number}"
+        # As each forge links them: "#2" on GitLab would be issue 2.
+        line += " — " + PULL_REFERENCE.get(forge, PULL_REFERENCE["github"]).format(
+            number=outcome.pr_number
+        )
     return line
 
 
