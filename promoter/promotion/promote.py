@@ -24,6 +24,7 @@ from promoter.promotion.naming import branch_name, title_of
 from promoter.promotion.planner import CLOSED_STALE, SUPERSEDED, Action, Facts, Plan, plan
 from promoter.promotion.record import PrInfo, PromotionRecord, TriggerInfo
 from promoter.promotion.record_builder import record_path
+from promoter.render.escape import md_escape
 from promoter.runs.base import RunStore
 from promoter.settings import Settings
 from promoter.tools.git import Git, path_prefix
@@ -134,7 +135,8 @@ def promote(
         )
     if decided.action is Action.REFUSE:
         if decided.pr is not None:
-            forge.comment(decided.pr.number, decided.message)
+            # Commit subjects and authors are anyone's text: inert on the forge.
+            forge.comment(decided.pr.number, md_escape(decided.message))
         return PromoteResult(Outcome.REFUSED, decided.message, winner.id, facts.branch)
     job = _Job(settings, store, forge, request, repo)
     return _build_and_publish(job, selection, listing.runs, decided, facts.branch, remote_sha)
@@ -188,7 +190,8 @@ def _close_stale(forge: Forge, decided: Plan, selection: Selection) -> None:
     pull = decided.pr
     assert pull is not None
     run = marked_run(pull.body) or ""
-    forge.comment(pull.number, CLOSED_STALE.format(run=run[:8], summary=selection.summary))
+    text = CLOSED_STALE.format(run=run[:8], summary=selection.summary)
+    forge.comment(pull.number, md_escape(text))
     forge.close(pull.number)
     log.info("closed PR #%d: its run no longer beats the champion", pull.number)
 
@@ -279,14 +282,10 @@ def _open_or_update(
         pull = forge.update(decided.pr.number, draft)
         outcome = Outcome.UPDATED
         if decided.replaces_run:
-            forge.comment(
-                pull.number,
-                SUPERSEDED.format(
-                    old=decided.replaces_run[:8],
-                    new=record.run.short_id,
-                    summary=selection.summary,
-                ),
+            text = SUPERSEDED.format(
+                old=decided.replaces_run[:8], new=record.run.short_id, summary=selection.summary
             )
+            forge.comment(pull.number, md_escape(text))
     log.info("%s PR #%d: %s", outcome.value, pull.number, pull.url)
     return _result(outcome, selection, draft.branch, record, draft.body, pull.number, pull.url)
 
