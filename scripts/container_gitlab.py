@@ -239,7 +239,7 @@ def expect_report(report: dict[str, str], decision: str, run_id: str) -> None:
     check(
         report.get("PROMOTER_DECISION") == decision,
         f"decision {report.get('PROMOTER_DECISION')!r}, not {decision}",
-    )  # noqa: E501
+    )
     check(report.get("PROMOTER_RUN_ID") == run_id, f"run id {report.get('PROMOTER_RUN_ID')!r}")
 
 
