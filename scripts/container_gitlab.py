@@ -98,8 +98,8 @@ def ensure_gitlab_ci_local(tools: Path) -> Path:
     if not shutil.which("npm") or not shutil.which("node"):
         raise Skipped("node and npm are needed for gitlab-ci-local")
     tools.mkdir(parents=True, exist_ok=True)
-    done = run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tools),
-                f"gitlab-ci-local@{GCL_VERSION}"])  # fmt: skip
+    package = f"gitlab-ci-local@{GCL_VERSION}"
+    done = run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tools), package])
     if done.returncode != 0 or not exe.exists():
         raise Skipped(f"npm install gitlab-ci-local@{GCL_VERSION} failed: {done.stderr[-300:]}")
     return exe
@@ -194,8 +194,8 @@ class World:
         if done.returncode != 0:
             tail = "\n".join(output.splitlines()[-40:])
             raise Failed(f"gitlab-ci-local ({source}) exited {done.returncode}:\n{tail}")
-        reports = list((self.project / ".gitlab-ci-local" / "artifacts").glob(
-            "*/.gitlab-ci-reports/dotenv/promoter.env"))  # fmt: skip
+        artifacts = self.project / ".gitlab-ci-local" / "artifacts"
+        reports = list(artifacts.glob("*/.gitlab-ci-reports/dotenv/promoter.env"))
         check(len(reports) == 1, f"{len(reports)} dotenv reports after the {source} pipeline")
         text = reports[0].read_text()
         check(DEFAULT_TOKEN not in text, "the token is in the dotenv report")
