@@ -323,3 +323,12 @@ def test_targets_from_the_environment() -> None:
     odd = GitLabSettings("a/b", "t", api_url="https://git.example/api/v3")
     with pytest.raises(UsageError, match="does not end in /api/v4"):
         _ = odd.instance_url
+
+
+def test_a_description_over_gitlabs_limit_is_refused_with_its_reason(world: World) -> None:
+    long = draft(body="x" * (DESCRIPTION_LIMIT + 1))
+    with pytest.raises(GitLabApiError) as caught:
+        world.forge.create(long)
+    assert caught.value.status == 400
+    assert "description is too long (maximum is 1048576 characters)" in str(caught.value)
+    assert world.mrs() == []
