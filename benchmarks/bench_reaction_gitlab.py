@@ -159,7 +159,8 @@ def _section(rows: list[tuple[str, list[float]]], repeat: int, before: list[str]
     return f"""<!-- bench_reaction_gitlab:begin -->
 ## GitLab note command: process start to the first award emoji
 
-Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d}. Load average at the end: {load:.1f}.
+Machine: {machine()}. Date: {datetime.now(UTC):%Y-%m-%d}.
+Load average (1 min) at the end: {load:.1f} on {os.cpu_count()} cores (other jobs ran too).
 
 Method: `python -m promoter event` started fresh {repeat} times (after one warm-up) with the
 variables of a GitLab CI job triggered by a `/promote help` note (`CI_PIPELINE_SOURCE=trigger`,
