@@ -4,13 +4,15 @@ examples/gitlab/.gitlab-ci.yml against the fake GitLab on this host.
 Makes a demo project (the test Guild project, real Guild runs, a local DVC remote, its git
 ``origin`` on the fake GitLab over HTTP, so that gitlab-ci-local derives ``CI_SERVER_URL``,
 ``CI_PROJECT_PATH`` and the rest from it as a runner would), commits the example pipeline as
-its ``.gitlab-ci.yml``, then runs three pipelines, each with the image's jobs in containers:
+its ``.gitlab-ci.yml``, then runs four pipelines, each with the image's jobs in containers:
 
 1. ``schedule`` (the nightly): a merge request is opened; the ``report`` job reads the
    dotenv report;
 2. ``web`` with ``PROMOTER_DRY_RUN=true`` from the Run pipeline form: nothing is pushed;
 3. ``trigger`` with a ``/promote`` note in ``TRIGGER_PAYLOAD`` (a file variable), after a
-   better run: 👀 then 🚀 on the note, a reply, the merge request updated in place.
+   better run: 👀 then 🚀 on the note, a reply, the merge request updated in place;
+4. ``schedule`` again, with the CI/CD component (templates/promoter/template.yml) included
+   at the project's commit instead of the example: nothing new, nothing changed.
 
 The token is a project variable from a variables file and must not appear in any log.
 
@@ -47,6 +49,7 @@ GCL_VERSION = "4.55.0"
 UTIL_IMAGE = "docker.io/firecow/gitlab-ci-local-util"
 PATH_IN_GITLAB = "ml/churn-model"
 EXAMPLE = ROOT / "examples" / "gitlab" / ".gitlab-ci.yml"
+COMPONENT = ROOT / "templates" / "promoter" / "template.yml"
 VARIABLES_FILE = ".gitlab-ci-local-variables.yml"  # untracked: never copied into a job
 
 
@@ -137,6 +140,8 @@ class World:
         self.home = work / "guild-home"
         self.home.mkdir()
         shutil.copy(EXAMPLE, self.project / ".gitlab-ci.yml")
+        (self.project / "templates" / "promoter").mkdir(parents=True)
+        shutil.copy(COMPONENT, self.project / "templates" / "promoter" / "template.yml")
         with (self.project / ".git" / "info" / "exclude").open("a") as exclude:
             exclude.write(f"{VARIABLES_FILE}\n.gitlab-ci-local/\npromoter.env\n")
         commit_all(self.project, "the promoter pipeline")
@@ -294,6 +299,24 @@ def scenarios(world: World) -> dict[str, float]:
     check(any("superseded" in n.body for n in superseded), "no note on the updated MR")
     results["trigger_note_s"] = round(seconds, 1)
     print(f"  trigger, /promote note: updated !{mr.iid}, {awards}, in {seconds:.1f}s")
+
+    # 4. The CI/CD component instead of the example: included at this commit, as GitLab would.
+    head = git(world.project, "rev-parse", "HEAD").strip()
+    host = world.server.url.split("://", 1)[1]
+    (world.project / ".gitlab-ci.yml").write_text(
+        "include:\n"
+        f"  - component: {host}/{PATH_IN_GITLAB}/promoter@{head}\n"
+        "    inputs:\n"
+        "      image: $PROMOTER_IMAGE\n"
+        "      guild-home: $PROMOTER_GUILD_HOME\n"
+        "      job-name: nightly-promotion\n"
+    )
+    report, output, seconds = world.pipeline("schedule", {})
+    expect_report(report, "unchanged", better)
+    check("nightly-promotion" in output, "the component's job did not run")
+    check(len(world.promotions()) == 1, "the component opened another merge request")
+    results["component_schedule_s"] = round(seconds, 1)
+    print(f"  component, schedule: unchanged (nothing new) in {seconds:.1f}s")
     check(not world.server.unknown_requests, f"unknown: {world.server.unknown_requests}")
     check(not world.server.errors, f"the fake failed: {world.server.errors!r}")
     return results
@@ -335,7 +358,7 @@ def main() -> int:
     results["total_s"] = round(time.monotonic() - started, 1)
     if args.results:
         args.results.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"  gitlab-ci-local: 3 pipelines passed in {results['total_s']}s")
+    print(f"  gitlab-ci-local: 4 pipelines passed in {results['total_s']}s")
     return 0
 
 
