@@ -306,11 +306,11 @@ def test_a_note_on_an_issue_gets_one_reply_and_pushes_nothing(job):
     assert job.branch() == "" and job.promotions() == []
 
 
-@pytest.mark.parametrize("source", ["push", "merge_request_event", "chat"])
-def test_other_sources_end_ignored_without_a_token_or_a_call(job, source):
-    code, out = job.fire(source, token="")
-    assert (code, out["PROMOTER_DECISION"]) == (0, "ignored")
-    assert OTHER_SOURCE.format(source=source) in job.log
+def test_other_sources_end_ignored_without_a_token_or_a_call(job):
+    for source in ("push", "merge_request_event", "chat"):
+        code, out = job.fire(source, token="")
+        assert (code, out["PROMOTER_DECISION"]) == (0, "ignored")
+        assert OTHER_SOURCE.format(source=source) in job.log
     assert job.server.requests == []
 
 
