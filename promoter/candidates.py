@@ -28,7 +28,11 @@ def select_best(
     listing = store.list_runs(progress)
     check_scalar_names(policy, listing.runs, "--objective" if objective else settings.config_origin)
     only = find_run_id(store, listing, run) if run else None
-    current = champion() if champion is not None else load_champion(settings.project)
+    current = (
+        champion()
+        if champion is not None
+        else load_champion(settings.project, settings.champion_file)
+    )
     return select(listing.runs, policy, current, only=only), listing
 
 

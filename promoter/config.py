@@ -77,6 +77,10 @@ class MergeConfig(_Strict, frozen=True):
     sourcecode: bool = True
     dependencies: bool = False
     exclude: list[str] = msgspec.field(default_factory=list)
+    allow: list[str] = msgspec.field(default_factory=list)
+    """Automation paths (CI, git attributes, CODEOWNERS, ...) a run may change: globs."""
+    on_conflict: Literal["stop", "run"] = "stop"
+    """A file the run and the base both changed: stop (decision conflict), or take the run's."""
     flags_file: str | None = None
     artifacts: list[ArtifactConfig] = msgspec.field(default_factory=list)
     plots: list[str] = msgspec.field(default_factory=lambda: ["*.png", "*.svg"])
@@ -93,13 +97,16 @@ class PrConfig(_Strict, frozen=True):
     """The pull request promoter opens or updates."""
 
     base: str = "main"
-    branch: str = "promote/{op}"
+    branch: str | None = None
+    """``promote/{op}`` by default; ``promote/{track}`` for a track of ``tracks:``."""
     title: str = "Promote {op} run {run_short}: {objective_name} {objective_value:.4f}"
     labels: list[str] = msgspec.field(default_factory=lambda: ["model-promotion"])
     reviewers: list[str] = msgspec.field(default_factory=list)
     assignees: list[str] = msgspec.field(default_factory=list)
     draft: bool = False
     template: str | None = None
+    fail_on_refusal: bool = True
+    """A promotion that needs a human (refused, conflict) fails the CI job after saying why."""
 
 
 class CommandsConfig(_Strict, frozen=True):
@@ -108,7 +115,18 @@ class CommandsConfig(_Strict, frozen=True):
     prefix: str = "/promote"
     min_permission: Literal["read", "triage", "write", "maintain", "admin"] = "write"
     on_issues: bool = False
-    """Also take commands in plain issues (by default they get a reply saying no)."""
+    """Take commands on plain issues too (by default only in pull request conversations)."""
+
+
+class TrackConfig(_Strict, frozen=True):
+    """One model of a repository with several: its name, and the keys of ``source``,
+    ``select``, ``merge`` and ``pr`` it sets over the file's own (validated per track)."""
+
+    name: str
+    source: dict[str, Any] = msgspec.field(default_factory=dict)
+    select: dict[str, Any] = msgspec.field(default_factory=dict)
+    merge: dict[str, Any] = msgspec.field(default_factory=dict)
+    pr: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class Config(_Strict, frozen=True):
@@ -120,6 +138,7 @@ class Config(_Strict, frozen=True):
     dvc: DvcConfig = msgspec.field(default_factory=DvcConfig)
     pr: PrConfig = msgspec.field(default_factory=PrConfig)
     commands: CommandsConfig = msgspec.field(default_factory=CommandsConfig)
+    tracks: list[TrackConfig] = msgspec.field(default_factory=list)
 
 
 def improvement_setting(value: float | str) -> tuple[float, bool]:
@@ -148,7 +167,7 @@ def resolve_started_after(value: str, now: datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-PR_TEMPLATE_FIELDS = ("op", "run_id", "run_short", "objective_name", "objective_value")
+PR_TEMPLATE_FIELDS = ("op", "track", "run_id", "run_short", "objective_name", "objective_value")
 
 
 def check_template_fields(template: str) -> None:
@@ -182,7 +201,8 @@ def check_semantics(config: Config, origin: str) -> None:
                 sel.started_after,
             )
         )
-    checks.append(("pr.branch", check_template_fields, config.pr.branch))
+    if config.pr.branch is not None:
+        checks.append(("pr.branch", check_template_fields, config.pr.branch))
     checks.append(("pr.title", check_template_fields, config.pr.title))
     for key, check, value in checks:
         try:
@@ -228,6 +248,10 @@ def parse_config(data: dict[str, Any], origin: str) -> Config:
         key, reason = split_validation_error(str(e), Config)
         raise ConfigError(origin, key, reason) from None
     check_semantics(config, origin)
+    if config.tracks:
+        from promoter.tracks import check_tracks
+
+        check_tracks(config, origin)
     return config
 
 

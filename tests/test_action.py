@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from promoter.cli import main
-from promoter.triggers.comment import ON_AN_ISSUE
 from tests.promotion import make_promotion_repo, read_output_file
 from tests.repos import dvc_exe, git
 
@@ -71,15 +70,12 @@ class Runner:
         outputs = read_output_file(output.read_text()) if output.exists() else {}
         return code, outputs, summary.read_text() if summary.exists() else ""
 
-    def comment(self, body: str, author: str = "octocat", on_issue: bool = False, **extra) -> dict:
-        """A comment in a pull request's conversation (GitHub numbers them as issues), or in a
-        plain issue."""
+    def comment(self, body: str, author: str = "octocat", on_pr: bool = True, **extra) -> dict:
+        """A comment event; on a pull request's conversation unless ``on_pr`` is false."""
         issue = self.server.state.add_issue(REPO, "Model quality")
         conversation: dict = {"number": issue.number, "title": "Model quality"}
-        if not on_issue:
-            conversation["pull_request"] = {
-                "url": f"https://api.github.example/pulls/{issue.number}"
-            }
+        if on_pr:
+            conversation["pull_request"] = {"url": f"{self.server.url}/repos/{REPO}/pulls/1"}
         payload = {
             "action": "created",
             "issue": conversation,
@@ -202,6 +198,18 @@ def test_a_read_only_user_is_refused_with_a_reply_and_no_branch(runner):
     assert runner.pulls() == []
 
 
+def test_a_command_on_a_plain_issue_is_answered_and_runs_nothing(runner):
+    from promoter.triggers.comment import NOT_ON_ISSUES
+
+    payload = runner.comment("/promote --dry-run", on_pr=False)
+    code, out, _ = runner.fire("issue_comment", payload)
+    assert (code, out["decision"]) == (0, "ignored")
+    reply = runner.server.state.repo(REPO).comments_on(payload["issue"]["number"])[-1]
+    assert NOT_ON_ISSUES in reply.body
+    assert _reactions(runner, payload["comment"]["id"]) == ["eyes", "confused"]
+    assert runner.branch() == "" and runner.pulls() == []
+
+
 def test_bot_comments_and_edits_are_ignored_without_api_calls(runner):
     bot = runner.comment("/promote")
     bot["comment"]["user"] = {"login": "github-actions[bot]", "type": "Bot"}
@@ -212,16 +220,6 @@ def test_bot_comments_and_edits_are_ignored_without_api_calls(runner):
         code, out, _ = runner.fire("issue_comment", payload)
         assert (code, out["decision"]) == (0, "ignored")
     assert runner.server.requests == []
-
-
-def test_a_command_in_a_plain_issue_gets_one_reply_and_pushes_nothing(runner):
-    payload = runner.comment("/promote", on_issue=True)
-    code, out, _ = runner.fire("issue_comment", payload)
-    assert (code, out["decision"]) == (0, "ignored")
-    (reply,) = runner.server.state.repo(REPO).comments_on(payload["issue"]["number"])[1:]
-    assert ON_AN_ISSUE in reply.body
-    assert _reactions(runner, payload["comment"]["id"]) == []
-    assert runner.branch() == "" and runner.pulls() == []
 
 
 def test_a_502_and_a_secondary_rate_limit_are_retried_to_one_pr(runner):

@@ -50,8 +50,17 @@ def test_outputs_are_the_ones_the_action_writes(tmp_path):
         "https://x/pull/7",
         {"models/m.pkl": "b" * 32},
     )
-    host.succeed(TriggerResult.of(promoted))
+    host.succeed(TriggerResult.of([promoted]))
     written = read_output_file(output.read_text())
     assert set(written) == set(ACTION["outputs"])
     assert written["decision"] == "promoted" and written["pr-number"] == "7"
     assert json.loads(written["model-md5"]) == {"models/m.pkl": "b" * 32}
+    assert json.loads(written["tracks"]) == [
+        {
+            "track": None,
+            "decision": "promoted",
+            "run-id": "a" * 32,
+            "pr-number": 7,
+            "pr-url": "https://x/pull/7",
+        }
+    ]

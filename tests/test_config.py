@@ -11,6 +11,7 @@ from promoter.config import find_config, load_config, resolve_started_after
 from promoter.core.models import RunStatus
 from promoter.core.policy import build_policy
 from promoter.errors import ConfigError, UsageError
+from promoter.tracks import default_branch
 
 FULL = """\
 source: {type: guild, guild_home: runs-home, operation: train}
@@ -71,7 +72,7 @@ def test_full_spec_example_loads(tmp_path: Path) -> None:
 def test_defaults_without_a_file() -> None:
     config = load_config(None)
     assert config.select.status == [RunStatus.COMPLETED]
-    assert config.pr.branch == "promote/{op}"
+    assert config.pr.branch is None and default_branch(None) == "promote/{op}"
     assert config.commands.min_permission == "write"
     with pytest.raises(UsageError, match="no objective"):
         build_policy(config, datetime.now(UTC))

@@ -19,7 +19,7 @@ import pytest
 from promoter.cli import main
 from promoter.forges.gitlab_client import UNAUTHORIZED
 from promoter.hosts.gitlab_ci.event import NOT_ON_MR, OTHER_SOURCE, SYSTEM_NOTE
-from promoter.triggers.comment import ON_AN_ISSUE
+from promoter.triggers.comment import NOT_ON_ISSUES
 from promoter.triggers.events import IGNORED_ACTION, IGNORED_BOT
 from tests.fakegitlab import DEFAULT_TOKEN, DEFAULT_USER, DEVELOPER, JOB_TOKEN, REPORTER
 from tests.promotion import make_promotion_repo
@@ -296,13 +296,20 @@ def test_edits_system_notes_bots_and_the_token_user_are_ignored_without_writes(j
     assert job.branch() == ""
 
 
-def test_a_note_on_an_issue_gets_one_reply_and_pushes_nothing(job):
+def test_a_note_on_an_issue_is_answered_there_and_pushes_nothing(job):
     payload = job.note("/promote", on_issue=True)
     code, out = job.fire("trigger", payload)
     assert (code, out["PROMOTER_DECISION"]) == (0, "ignored")
     (reply,) = job.replies(payload)
-    assert ON_AN_ISSUE in reply
-    assert [r.route for r in job.writes()] == ["/projects/ml%2Fchurn-model/issues/1/notes"]
+    assert NOT_ON_ISSUES in reply
+    assert job.awards(payload) == ["eyes", "confused"]
+    issue = "/projects/ml%2Fchurn-model/issues/1"
+    note = payload["object_attributes"]["id"]
+    assert [r.route for r in job.writes()] == [
+        f"{issue}/notes/{note}/award_emoji",
+        f"{issue}/notes",
+        f"{issue}/notes/{note}/award_emoji",
+    ]
     assert job.branch() == "" and job.promotions() == []
 
 

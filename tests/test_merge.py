@@ -56,7 +56,9 @@ def test_merge_copies_source_flags_and_mapped_artifacts(guild_world, checkout, c
     flags = yaml.safe_load((checkout / "params.yml").read_text())
     assert flags["acc"] == 0.93
     assert flags["lr"] == 0.3
-    assert "identical" in out
+    # A clean run of the checked-out commit brings no source change.
+    assert "source: three-way merge of the run's changes since its commit" in out
+    assert "0 changed, 0 conflicting" in out
     assert "copied  params.yml" in out
     status = _git(checkout, "status", "--porcelain")
     assert "params.yml" in status
@@ -73,9 +75,11 @@ def test_preview_changes_nothing_and_lists_what_would_be_copied(guild_world, che
 
 
 def test_uncommitted_changes_are_refused_naming_every_file(guild_world, checkout, capsys):
+    """The dirty run changed train.py (an uncommitted edit when it started): that change is
+    what the merge brings, and it would clobber the user's own edit."""
     (checkout / "train.py").write_text("# my work in progress\n")
     (checkout / "params.yml").write_text("lr: 5\n")
-    assert _merge(checkout, guild_world.home, guild_world["best"]) == 1
+    assert _merge(checkout, guild_world.home, guild_world["dirty"]) == 1
     err = capsys.readouterr().err
     assert "train.py: has uncommitted changes" in err
     assert "params.yml: is untracked" in err
@@ -83,8 +87,21 @@ def test_uncommitted_changes_are_refused_naming_every_file(guild_world, checkout
     assert (checkout / "params.yml").read_text() == "lr: 5\n"
     assert not (checkout / "models").exists()
 
-    assert _merge(checkout, guild_world.home, guild_world["best"], "--replace") == 0
-    assert (checkout / "train.py").read_text() != "# my work in progress\n"
+    assert _merge(checkout, guild_world.home, guild_world["dirty"], "--replace") == 0
+    assert (checkout / "train.py").read_text().endswith("# an uncommitted edit\n")
+
+
+def test_a_fix_made_after_the_run_is_kept_and_the_run_s_edit_arrives(guild_world, checkout, capsys):
+    """The base moved on (a fix to another part of train.py) since the dirty run started:
+    the merge keeps the fix and adds the run's own edit."""
+    original = (checkout / "train.py").read_text()
+    (checkout / "train.py").write_text("# a fix merged after the run\n" + original)
+    _git(checkout, "commit", "-q", "-am", "a fix")
+    assert _merge(checkout, guild_world.home, guild_world["dirty"]) == 0
+    merged = (checkout / "train.py").read_text()
+    assert merged.startswith("# a fix merged after the run\n")
+    assert merged.endswith("# an uncommitted edit\n")
+    assert "1 changed, 0 conflicting" in capsys.readouterr().out
 
 
 def test_a_run_file_that_is_a_symlink_to_outside_is_refused(
@@ -104,11 +121,16 @@ def test_a_run_file_that_is_a_symlink_to_outside_is_refused(
 
 
 def test_source_files_match_guild_merge_preview(guild_world, tmp_path, capsys):
-    """Our plan's source files are exactly the ones `guild api merge --preview` lists."""
+    """Where Guild's semantics apply (the run's commit is not in this repository, so the
+    snapshot is copied), our source files are exactly the ones `guild api merge --preview`
+    lists."""
     if guild_exe() is None:
         pytest.skip("guild is not installed")
     target = tmp_path / "target"
-    _git(tmp_path, "clone", "-q", str(guild_world.project), str(target))
+    shutil.copytree(guild_world.project, target, ignore=shutil.ignore_patterns(".git"))
+    _git(target, "init", "-q", "-b", "main")
+    _git(target, "add", ".")
+    _git(target, "commit", "-q", "-m", "the project, without the runs' history")
     (target / "train.py").write_text("# changed and committed\n")
     _git(target, "commit", "-q", "-am", "change train.py")
     run_id = guild_world["best"]

@@ -10,6 +10,8 @@ import yaml
 from promoter.config import ArtifactConfig, MergeConfig
 from promoter.core.models import RunFile, RunFiles
 from promoter.promotion.merge.plan import (
+    PROTECTED,
+    STALE_OUTPUT,
     FileKind,
     GitState,
     TargetState,
@@ -116,9 +118,7 @@ def test_paths_that_escape_or_touch_internals_are_refused():
     refused = {r.path: r.reason for r in plan.refusals}
     assert refused["../../etc/cron"] == "run path escapes the run directory"
     assert refused["../outside.py"] == "target path is outside the project"
-    assert ".git/hooks/post-checkout" not in refused
-    skipped = {s.run_path: s.reason for s in plan.skips}
-    assert skipped["hook"] == "promoter never writes into .git/"
+    assert refused[".git/hooks/post-checkout"] == "a path inside .git, which git refuses"
     assert refused["../../model.pkl"] == "target path is outside the project"
     assert refused[".dvc/cache/x"] == "promoter never writes into .dvc/"
     assert refused["missing.bin"] == "the run has no such generated file"
@@ -127,11 +127,42 @@ def test_paths_that_escape_or_touch_internals_are_refused():
     assert not plan.ok
 
 
-def test_two_files_for_one_target_are_refused():
-    config = MergeConfig(artifacts=[ArtifactConfig(from_="model.pkl", to="train.py")])
-    plan = plan_merge(FILES, config)
-    assert [r.path for r in plan.refusals] == ["train.py"]
+def test_two_outputs_for_one_target_are_refused():
+    config = MergeConfig(
+        flags_file="out/params.yml",
+        artifacts=[ArtifactConfig(from_="model.pkl", to="out/params.yml")],
+    )
+    plan = plan_merge(FILES, config, {"lr": 1})
+    assert [r.path for r in plan.refusals] == ["out/params.yml"]
     assert "written twice" in plan.refusals[0].reason
+
+
+def test_outputs_own_their_paths_over_the_run_s_stale_snapshot():
+    """After a promotion with flags_file params.yml is merged, later runs' snapshots hold
+    params.yml: the flags written from the run win, the snapshot's copy is skipped."""
+    files = RunFiles(
+        source=(
+            RunFile("params.yml", "source", "params.yml", None),
+            RunFile("models/model.pkl", "source", "models/model.pkl", None),
+            RunFile("train.py", "source", "train.py", None),
+        ),
+        dependencies=(),
+        generated=(RunFile("model.pkl", "generated"),),
+    )
+    config = MergeConfig(
+        flags_file="params.yml",
+        artifacts=[ArtifactConfig(from_="model.pkl", to="models/model.pkl", dvc=True)],
+    )
+    plan = plan_merge(files, config, {"lr": 0.2})
+    assert plan.ok
+    kinds = {c.project_path: c.kind for c in plan.copies}
+    assert kinds == {
+        "params.yml": FileKind.FLAGS,
+        "models/model.pkl": FileKind.ARTIFACT,
+        "train.py": FileKind.SOURCE,
+    }
+    skipped = {s.project_path: s.reason for s in plan.skips}
+    assert skipped["params.yml"] == skipped["models/model.pkl"] == STALE_OUTPUT
 
 
 def test_check_targets_skips_identical_and_refuses_changed_untracked_ignored_symlinks():
@@ -179,3 +210,67 @@ def test_flags_file_format_follows_the_extension():
     assert json.loads(format_flags(flags, "p.json")) == flags
     assert yaml.safe_load(format_flags(flags, "p.yaml")) == flags
     assert format_flags(flags, "p.yml").decode().splitlines()[0].startswith("a:")
+
+
+HOSTILE_PATHS = {
+    # path: what the plan and the target check make of it when the base has no such file
+    ".github/workflows/evil.yml": "refused",
+    ".GitHub/Workflows/evil.yml": "refused",
+    "sub/.github/dependabot.yml": "refused",
+    ".gitlab-ci.yml": "refused",
+    ".gitlab/ci/jobs.yml": "refused",
+    ".gitmodules": "refused",
+    "data/.gitattributes": "refused",
+    "src/.GITIGNORE": "refused",
+    "CODEOWNERS": "refused",
+    "docs/CODEOWNERS": "refused",
+    ".promoter.yml": "refused",
+    ".GIT/config": "refused",
+    "a/.git/hooks/pre-commit": "refused",
+    ".git./config": "refused",
+    "GIT~1/config": "refused",
+    ".dvc/config": "skipped",
+    "sub/.dvc/config.local": "skipped",
+    ".promoter/champion.yaml": "skipped",
+    ".guild/attrs/flags": "skipped",
+    "github/workflow.yml": "copied",
+    "src/git.py": "copied",
+    "my.gitignore.txt": "copied",
+}
+
+
+@pytest.mark.parametrize(("path", "fate"), sorted(HOSTILE_PATHS.items()))
+def test_a_run_cannot_change_how_the_repository_runs(path: str, fate: str) -> None:
+    files = RunFiles(source=(RunFile(path, "source", path, None),), dependencies=(), generated=())
+    plan = check_targets(plan_merge(files, MergeConfig()), {})
+    outcome = {
+        "refused": [r.path for r in plan.refusals],
+        "skipped": [s.project_path for s in plan.skips],
+        "copied": [c.project_path for c in plan.copies],
+    }
+    assert outcome[fate] == [path], outcome
+    for other in set(outcome) - {fate}:
+        assert outcome[other] == []
+
+
+def test_automation_identical_to_the_base_is_skipped_and_merge_allow_lets_a_change_in() -> None:
+    path = ".github/workflows/ci.yml"
+    files = RunFiles(source=(RunFile(path, "source", path, None),), dependencies=(), generated=())
+    plan = plan_merge(files, MergeConfig())
+    same = TargetState(exists=True, git=GitState.CLEAN, identical=True)
+    changed = TargetState(exists=True, git=GitState.CLEAN, identical=False)
+    assert [s.reason for s in check_targets(plan, {path: same}).skips] == ["identical"]
+    (refusal,) = check_targets(plan, {path: changed}).refusals
+    assert refusal.reason == PROTECTED.format(reason=".github/ configures the forge and its CI")
+    allowing = plan_merge(files, MergeConfig(allow=[".github/workflows/*.yml"]))
+    assert [c.project_path for c in check_targets(allowing, {path: changed}).copies] == [path]
+
+
+def test_a_flags_file_or_an_artifact_is_guarded_like_a_source_file() -> None:
+    files = RunFiles(source=(), dependencies=(), generated=(RunFile("m.pkl", "generated"),))
+    config = MergeConfig(
+        flags_file=".gitattributes",
+        artifacts=[ArtifactConfig(from_="m.pkl", to=".Git/m.pkl")],
+    )
+    plan = check_targets(plan_merge(files, config, {"lr": 0.1}), {})
+    assert {r.path for r in plan.refusals} == {".gitattributes", ".Git/m.pkl"}

@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 
 from promoter.core.selection import Decision
-from promoter.forges.base import PullRequest
+from promoter.forges.base import PullRequest, PullState
 from promoter.forges.markers import marker
 from promoter.promotion.planner import (
     ALREADY_OPEN,
+    DECLINED,
     FOREIGN_COMMITS,
+    FOREIGN_PR,
+    UNBLOCK_NO_PR,
+    UNBLOCK_ON_PR,
     Action,
     Facts,
     plan,
@@ -19,9 +23,14 @@ WINNER, OLD, CHAMPION = "a" * 32, "b" * 32, "c" * 32
 BRANCH = "promote/train"
 
 
-def pr(run: str | None, number: int = 7) -> PullRequest:
+def pr(run: str | None, number: int = 7, **kw: object) -> PullRequest:
     body = f"body\n{marker('train', run)}\n" if run else "opened by a person"
-    return PullRequest(number, f"https://x/pull/{number}", BRANCH, "t", body)
+    return PullRequest(number, f"https://x/pull/{number}", BRANCH, "t", body, **kw)  # type: ignore[arg-type]
+
+
+HUMAN = pr(None, 3)
+CLOSED = pr(WINNER, 5, state=PullState.CLOSED)
+FOREIGN = ("1234abcd (Ann: fix)",)
 
 
 def facts(decision: Decision = Decision.PROMOTE, **kw: object) -> Facts:
@@ -45,6 +54,8 @@ def facts(decision: Decision = Decision.PROMOTE, **kw: object) -> Facts:
         (facts(Decision.NOT_BETTER, open_pr=pr(OLD), dry_run=True), Action.REPORT, None, None),
         (facts(Decision.NOT_BETTER, open_pr=pr(CHAMPION)), Action.REPORT, None, None),
         (facts(Decision.NOT_BETTER, open_pr=pr(None)), Action.REPORT, None, None),
+        # a champion that cannot be compared closes nothing: nobody knows which run is better
+        (facts(Decision.NOT_COMPARABLE, open_pr=pr(OLD)), Action.REPORT, None, None),
         # a first promotion
         (facts(), Action.CREATE, None, None),
         (facts(dry_run=True), Action.DRY_RUN, None, None),
@@ -69,6 +80,26 @@ def facts(decision: Decision = Decision.PROMOTE, **kw: object) -> Facts:
             None,
             None,
         ),
+        # ... unless someone with write access asked to recreate the branch
+        (
+            facts(open_pr=pr(OLD), branch_exists=True, foreign_commits=FOREIGN, recreate=True),
+            Action.UPDATE,
+            7,
+            OLD,
+        ),
+        (
+            facts(open_pr=pr(WINNER), branch_exists=True, foreign_commits=FOREIGN, recreate=True),
+            Action.UPDATE,
+            7,
+            None,
+        ),
+        # a PR that promoter did not open is never pushed to, even when asked to recreate
+        (facts(foreign_prs=(HUMAN,)), Action.REFUSE, None, None),
+        (facts(foreign_prs=(HUMAN,), recreate=True, open_pr=pr(OLD)), Action.REFUSE, None, None),
+        # a closed promotion PR means "not this run", unless the run is asked for by id
+        (facts(declined=CLOSED), Action.DECLINED, 5, None),
+        (facts(declined=CLOSED, branch_exists=True, open_pr=pr(OLD)), Action.DECLINED, 5, None),
+        (facts(declined=CLOSED, explicit_run=True), Action.CREATE, None, None),
     ],
 )
 def test_plan(given: Facts, action: Action, pr_number: int | None, replaces: str | None) -> None:
@@ -83,5 +114,16 @@ def test_messages_say_what_and_which() -> None:
     assert unchanged.message == ALREADY_OPEN.format(number=7, run=WINNER[:8])
     commits = tuple(f"{i:08x} (Ann: fix {i})" for i in range(7))
     refused = plan(facts(branch_exists=True, foreign_commits=commits))
-    assert refused.message == FOREIGN_COMMITS.format(branch=BRANCH, shown=", ".join(commits[:5]))
+    unblock = UNBLOCK_NO_PR.format(base="main", prefix="/promote")
+    shown = ", ".join(commits[:5])
+    assert refused.message == FOREIGN_COMMITS.format(branch=BRANCH, shown=shown, unblock=unblock)
     assert "00000006" not in refused.message
+    on_pr = plan(
+        facts(branch_exists=True, foreign_commits=commits, open_pr=pr(OLD), prefix="/ship")
+    )
+    assert "comment `/ship recreate` on PR #7" in on_pr.message
+    assert on_pr.message.endswith(UNBLOCK_ON_PR.format(base="main", prefix="/ship", number=7))
+    human = plan(facts(foreign_prs=(HUMAN, pr(None, 4))))
+    assert human.message == FOREIGN_PR.format(branch=BRANCH, number=3)
+    declined = plan(facts(declined=CLOSED))
+    assert declined.message == DECLINED.format(run=WINNER[:8], number=5, prefix="/promote")

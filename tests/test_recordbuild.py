@@ -6,8 +6,10 @@ import shlex
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from promoter.core.champion import champion_yaml, parse_champion
-from promoter.core.models import Champion, Provenance, RunFile, RunFiles
+from promoter.core.models import Champion, Provenance, Run, RunFile, RunFiles, ScalarSeries
 from promoter.core.selection import select
 from promoter.promotion.record import DvcRow, PrInfo, TriggerInfo
 from promoter.promotion.record_builder import (
@@ -93,3 +95,32 @@ def test_guild_run_command_quotes_hostile_flag_values():
     run = replace(make_run(3), flags={"name": "a b; rm -rf /", "on": True, "list": [1, 2]})
     words = shlex.split(GuildRunStore(Path("/nowhere")).reproduce(run))
     assert words == ["guild", "run", "train", "list=[1, 2]", "name=a b; rm -rf /", "on=yes"]
+
+
+def _prefixed_run(n: int, accuracy: float) -> Run:
+    """A run whose scalars live where Guild puts TensorBoard subdirectories."""
+    series = {
+        "validate#accuracy": ScalarSeries("accuracy", "validate", (0, 1), (0.5, accuracy)),
+        "foo/bar#a": ScalarSeries("a", "foo/bar", (0,), (7.0,)),
+        "loss": ScalarSeries("loss", ".guild", (0,), (0.3,)),
+        "sys/mem": ScalarSeries("sys/mem", "", (0,), (1e9,)),
+    }
+    scalars = {**series, "accuracy": series["validate#accuracy"], "a": series["foo/bar#a"]}
+    return replace(make_run(n), scalars=scalars)
+
+
+def test_prefixed_scalars_keep_their_names_through_the_record_and_the_next_comparison():
+    first = _prefixed_run(1, 0.8)
+    objective = policy("max validate#accuracy")
+    record = build_record(select([first], objective), FACTS)
+    names = [row.name for row in record.scalars]
+    assert names == ["foo/bar#a", "loss", "validate#accuracy"]
+    document = champion_document(record)
+    assert document.scalars["validate#accuracy"] == 0.8
+    champion = parse_champion(champion_yaml(document), "champion.yaml")
+    # The champion's run has left GUILD_HOME: its value comes from the record, by full name.
+    second = _prefixed_run(2, 0.85)
+    judged = select([second], objective, champion)
+    assert judged.champion is not None and judged.champion.value == 0.8
+    assert judged.champion.value_source == "record"
+    assert judged.improvement == pytest.approx(0.05)

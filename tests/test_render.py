@@ -343,7 +343,7 @@ def hostile(value: str) -> PromotionRecord:
 
 ALLOWED_TAGS = {
     "h1", "h2", "h3", "p", "ul", "li", "strong", "em", "code", "pre", "table", "thead", "tbody",
-    "tr", "th", "td", "details", "summary", "b", "img", "a", "blockquote", "br",
+    "tr", "th", "td", "details", "summary", "b", "img", "a", "blockquote", "br", "hr",
 }  # fmt: skip
 
 
@@ -601,7 +601,7 @@ def test_html_page_is_standalone_with_checkboxes_alerts_and_details() -> None:
     assert "<title>Promote &lt;train&gt; &amp; co</title>" in page_html
     assert len(page.tags("input")) == 6
     assert all(a.get("type") == "checkbox" and "disabled" in a for a in page.tags("input"))
-    assert len(page.tags("details")) == 7
+    assert len(page.tags("details")) == 8  # seven sections and the commands footer
     assert any(a.get("class") == "alert alert-warning" for a in page.tags("blockquote"))
     assert "[!WARNING]" not in page.text
     assert page.tags("script") == [] and page.tags("link") == []
@@ -621,3 +621,15 @@ def test_html_of_the_corpus_is_inert() -> None:
         page = Page(render_html(render(hostile(value)), value))
         assert page.tags("script") == []
         assert value.splitlines()[0] in page.text.replace(ZWSP, "") or "\n" in value
+
+
+def test_the_footer_lists_the_commands_and_what_closing_means() -> None:
+    record = sample_record()
+    record = msgspec.structs.replace(
+        record, pr=msgspec.structs.replace(record.pr, command_prefix="/ship")
+    )
+    body = render(record)
+    footer = body[body.index("promoter commands and what closing") :]
+    for command in ("/ship", "/ship <run-id>", "/ship --dry-run", "/ship recreate", "/ship help"):
+        assert f"`{command}`" in footer
+    assert f"declines run {RUN_ID[:8]}" in footer and f"`/ship {RUN_ID[:8]}`" in footer

@@ -207,11 +207,16 @@ def test_champion_value_comes_from_its_run_when_still_present() -> None:
     assert result.decision is Decision.PROMOTE
 
 
-def test_champion_without_a_value_for_a_new_objective_does_not_block() -> None:
-    result = select([make_run(1, f1=0.7)], policy("max f1"), champion(value=0.9))
+def test_a_champion_without_a_value_is_never_silently_beaten() -> None:
+    run = make_run(1, f1=0.7)
+    result = select([run], policy("max f1"), champion(value=0.9))
     assert result.champion is not None and result.champion.value is None
-    assert result.decision is Decision.PROMOTE
-    assert "improvement not checked" in result.summary
+    assert result.decision is Decision.NOT_COMPARABLE
+    assert "has no value for f1, so the improvement cannot be checked" in result.summary
+    assert "promote a run by id" in result.summary
+    asked = select([run], policy("max f1"), champion(value=0.9), only=run.id)
+    assert asked.decision is Decision.PROMOTE
+    assert "promoted as asked by id" in asked.summary
 
 
 def test_winner_already_champion() -> None:

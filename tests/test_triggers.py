@@ -13,7 +13,7 @@ from promoter.forges.markers import find_promotion
 from promoter.render.escape import md_escape
 from promoter.settings import Settings, resolve_settings
 from promoter.triggers.commands import help_text
-from promoter.triggers.comment import ON_AN_ISSUE, REFUSED_PERMISSION
+from promoter.triggers.comment import NOT_ON_ISSUES, REFUSED_PERMISSION
 from promoter.triggers.context import TriggerContext
 from promoter.triggers.events import (
     IGNORED_ACTION,
@@ -109,16 +109,22 @@ def test_edits_and_bots_are_ignored_without_a_call(settings, store, changes, rea
     assert forge.calls == []
 
 
-def test_a_command_in_a_plain_issue_gets_one_reply(settings, store) -> None:  # type: ignore[no-untyped-def]
+def test_a_command_in_a_plain_issue_is_answered_in_the_issue(settings, store) -> None:  # type: ignore[no-untyped-def]
     forge = MemoryForge(roles=ROLES, bots={"gitlab-bot"})
     issue = comment("/promote", ref=CommentRef(3, 77, on_pull_request=False), on_pull_request=False)
     result = fire(issue, settings, store, forge)
-    assert (result.decision, result.summary) == ("ignored", ON_AN_ISSUE)
-    assert forge.calls == ["comment 3 (issue)"] and ON_AN_ISSUE in forge.comments[0].body
-    assert store.materialized == []
+    assert (result.decision, result.summary) == ("ignored", NOT_ON_ISSUES)
+    assert forge.calls == [
+        "react 77 eyes",
+        "role writer",
+        "comment 3 (issue)",
+        "react 77 confused",
+    ]
+    assert NOT_ON_ISSUES in forge.comments[0].body and store.materialized == []
+    calls = len(forge.calls)
     bot = fire(comment("/promote", author="gitlab-bot"), settings, store, forge)
     assert (bot.decision, bot.summary) == ("ignored", IGNORED_BOT.format(login="gitlab-bot"))
-    assert forge.calls == ["comment 3 (issue)"]
+    assert len(forge.calls) == calls  # a bot's command: nothing asked, nothing written
 
 
 def test_commands_on_issues_when_the_config_allows_them(tmp_path, store) -> None:  # type: ignore[no-untyped-def]

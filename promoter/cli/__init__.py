@@ -38,10 +38,13 @@ def _with_settings(f: Callable[..., None]) -> Callable[..., None]:
         config_path: Path | None,
         guild_home: Path | None,
         no_cache: bool,
+        track: str | None,
         **kwargs: Any,
     ) -> None:
         options = {"guild_home": str(guild_home)} if guild_home else {}
-        settings = resolve_settings(project, config_path, options, use_cache=not no_cache)
+        settings = resolve_settings(
+            project, config_path, options, use_cache=not no_cache, track=track
+        )
         log.debug("config: %s", settings.config_path or "(defaults: no config file)")
         f(settings=settings, **kwargs)
 
@@ -64,6 +67,9 @@ def _with_settings(f: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--no-cache", is_flag=True, help="Read every run afresh (also: PROMOTER_NO_CACHE=1)."
+        ),
+        click.option(
+            "--track", metavar="NAME", help="Only this track of the config's tracks: (models)."
         ),
     ]
     decorated: Callable[..., None] = wrapper
@@ -151,21 +157,30 @@ def select(
     show_all: bool,
     as_json: bool,
 ) -> None:
-    """Rank the runs and explain: the winner, the champion, each criterion, why others lost."""
-    from promoter.candidates import select_best
+    """Rank the runs and explain: the winner, the champion, each criterion, why others lost
+    (for each track of the config)."""
+    from promoter.candidates import find_run, select_best
+    from promoter.cli.report import selection_json, tracks_json
+    from promoter.cli.tables import console, print_selection
 
     started = time.monotonic()
     store = _store(settings)
-    selection, listing = select_best(settings, store, run_id, objective, _progress())
+    tracks = [settings.for_operation(find_run(store, run_id).op)] if run_id else settings.tracks()
+    selections = []
+    for each in tracks:
+        selection, listing = select_best(each, store, run_id, objective, _progress())
+        selections.append((each.track, selection))
     _log_listing(store, listing, started)
     if as_json:
-        from promoter.cli.report import selection_json
-
-        click.echo(selection_json(selection))
+        if len(selections) == 1:
+            click.echo(selection_json(selections[0][1]))
+        else:
+            click.echo(tracks_json([(t, selection_json(s)) for t, s in selections]))
         return
-    from promoter.cli.tables import console, print_selection
-
-    print_selection(console(), selection, show_all)
+    for track, selection in selections:
+        if track is not None:
+            click.echo(f"track {track}")
+        print_selection(console(), selection, show_all)
 
 
 @cli.command()
@@ -180,11 +195,14 @@ def merge(settings: Settings, run_id: str, preview: bool, replace_changed: bool)
     from promoter.cli.tables import console, print_merge
     from promoter.promotion.merge.apply import MergeRefused
     from promoter.promotion.merge.run import merge_into_project
+    from promoter.promotion.merge.source import check_merge
 
     outcome = merge_into_project(
         settings, _store(settings), run_id, preview=preview, replace_changed=replace_changed
     )
-    print_merge(console(), outcome.plan, preview)
+    print_merge(console(), outcome.plan, preview, outcome.source)
+    if preview and outcome.source is not None:
+        check_merge(outcome.source, "HEAD")
     if preview and not outcome.plan.ok:
         raise MergeRefused(outcome.plan.refusals)
 
@@ -220,25 +238,30 @@ def promote(
     as_json: bool,
 ) -> None:
     """Select the best run, merge it on a branch, store its model with DVC, open the PR."""
-    from promoter.cli.report import promote_json
+    from promoter.cli.report import promote_json, tracks_json
     from promoter.forges.registry import make_forge, target_from_env
-    from promoter.promotion.promote import PromoteRequest
-    from promoter.promotion.promote import promote as run_promote
+    from promoter.promotion.promote import PromoteRequest, promote_tracks
 
     directory = (forge_dir or _default_forge_dir(settings)) if forge == "local" else None
     chosen = make_forge(target_from_env(forge, settings.env, directory))
     request = PromoteRequest(run_id, objective, dry_run, _cli_trigger())
-    result = run_promote(settings, _store(settings), chosen, request)
+    results = promote_tracks(settings, _store(settings), chosen, request)
+    local = forge == "local"
     if as_json:
-        click.echo(promote_json(result, local_forge=forge == "local"))
+        if len(results) == 1:
+            click.echo(promote_json(results[0], local_forge=local))
+        else:
+            click.echo(tracks_json([(r.track, promote_json(r, local)) for r in results]))
         return
-    click.echo(f"{result.decision.value.upper()}  {result.summary}")
-    if result.pr_url:
-        click.echo(f"pull request #{result.pr_number}: {result.pr_url}")
-        if forge == "local":
-            click.echo(f"  as a web page: {Path(result.pr_url).with_suffix('.html')}")
-    if result.decision.value == "dry-run" and result.body:
-        click.echo("\n" + result.body)
+    for result in results:
+        track = f"track {result.track}: " if result.track else ""
+        click.echo(f"{track}{result.decision.value.upper()}  {result.summary}")
+        if result.pr_url:
+            click.echo(f"pull request #{result.pr_number}: {result.pr_url}")
+            if local:
+                click.echo(f"  as a web page: {Path(result.pr_url).with_suffix('.html')}")
+        if result.decision.value == "dry-run" and result.body:
+            click.echo("\n" + result.body)
 
 
 @cli.command()
@@ -265,16 +288,18 @@ def render(settings: Settings, run_id: str, fmt: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def verify(settings: Settings, ref: str, as_json: bool) -> None:
     """Check a promotion at REF: record hashes == .dvc pointers == objects in the DVC remote."""
-    from promoter.promotion.verify import VerifyFailed, verify_ref
+    from promoter.promotion.verify import VerifyFailed, tracks_json, verify_tracks
 
-    report = verify_ref(settings, ref)
+    reports = verify_tracks(settings, ref)
     if as_json:
-        click.echo(report.to_json())
+        click.echo(reports[0].to_json() if len(reports) == 1 else tracks_json(reports))
     else:
-        for line in report.lines():
-            click.echo(line)
-    if not report.ok:
-        raise VerifyFailed(report.problems)
+        for report in reports:
+            for line in report.lines():
+                click.echo(line)
+    problems = [p for report in reports for p in report.problems]
+    if problems:
+        raise VerifyFailed(problems)
 
 
 @cli.command()
@@ -283,7 +308,9 @@ def event() -> None:
     from promoter.hosts.base import run_event
     from promoter.hosts.registry import detect_host
 
-    run_event(detect_host(os.environ))
+    code = run_event(detect_host(os.environ))
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 def _default_forge_dir(settings: Settings) -> Path:

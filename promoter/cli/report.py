@@ -29,6 +29,17 @@ def number(value: float | None) -> JsonNumber:
     return value
 
 
+def flag_json(value: FlagValue) -> Any:
+    """A flag value for JSON: non-finite floats as strings (see :func:`number`), nested too."""
+    if isinstance(value, float):
+        return number(value)
+    if isinstance(value, list):
+        return [flag_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: flag_json(v) for k, v in value.items()}
+    return value
+
+
 def run_json(run: Run) -> dict[str, Any]:
     """Everything ``promoter runs --json`` says about one run."""
     return {
@@ -39,7 +50,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "stopped": run.stopped.isoformat() if run.stopped else None,
         "label": run.label,
         "tags": list(run.tags),
-        "flags": dict(run.flags),
+        "flags": {name: flag_json(value) for name, value in run.flags.items()},
         "scalars": {
             name: {k: number(v) for k, v in series.summary().items()}
             for name, series in run.scalars.items()
@@ -128,8 +139,8 @@ def scalar_columns(runs: Sequence[Run], wanted: Sequence[str], limit: int = 4) -
         return list(dict.fromkeys(wanted))
     seen: dict[str, None] = {}
     for run in runs:
-        for name in run.scalars:
-            if "#" not in name:
+        for name, series in run.scalars.items():
+            if "#" not in name and not series.system:
                 seen.setdefault(name)
     return sorted(seen)[:limit]
 
@@ -145,5 +156,15 @@ def promote_json(result: PromoteResult, local_forge: bool) -> str:
         "pr_path" if local_forge else "pr_url": result.pr_url,
         "model_md5": dict(result.model_md5),
         "record": result.record,
+        "conflicts": list(result.conflicts),
     }
     return _dump(payload)
+
+
+def tracks_json(results: Sequence[tuple[str | None, str]]) -> str:
+    """Each track's JSON (as one track would print it) in ``{"tracks": [...]}``, each with
+    its ``track`` name."""
+    import json
+
+    tracks = [{"track": track, **json.loads(text)} for track, text in results]
+    return _dump({"tracks": tracks})

@@ -14,8 +14,9 @@ from rich.text import Text
 from promoter.cli.report import fmt_flags, fmt_value, scalar_columns
 from promoter.core.expr import ExpressionError, ScalarRef, parse_scalar
 from promoter.core.models import Run
-from promoter.core.selection import Decision, Selection, Verdict, scalar_value
+from promoter.core.selection import Decision, Selection, Verdict, objective_text, scalar_value
 from promoter.promotion.merge.plan import MergePlan
+from promoter.promotion.merge.source import MergeMode, SourceMerge
 from promoter.runs.base import RunListing
 
 _DECISION_STYLE = {
@@ -69,6 +70,8 @@ def print_selection(console: Console, selection: Selection, show_all: bool = Fal
     standing = selection.champion
     if standing is not None:
         value = fmt_value(standing.value)
+        if policy.objective.newest:
+            value = objective_text(policy.objective, standing.value)
         console.print(
             f"champion: {standing.champion.run_id[:8]} {policy.objective.scalar} = {value}"
             f" (from the {standing.value_source})"
@@ -92,7 +95,9 @@ def print_selection(console: Console, selection: Selection, show_all: bool = Fal
             verdict.run.short_id,
             Text(verdict.run.op),
             verdict.run.status.value,
-            fmt_value(verdict.objective),
+            objective_text(policy.objective, verdict.objective)
+            if policy.objective.newest
+            else fmt_value(verdict.objective),
             *marks,
             Text("; ".join(verdict.reasons) or ("winner" if verdict.rank == 1 else "")),
         )
@@ -113,8 +118,13 @@ def hidden_summary(ranked: Sequence[Verdict], left_out: Sequence[Verdict]) -> st
     return f"not shown: {' and '.join(parts)}; --all shows every run"
 
 
-def print_merge(console: Console, plan: MergePlan, preview: bool) -> None:
-    """One line per file: copied (or to copy), skipped with the reason, refused."""
+def print_merge(
+    console: Console, plan: MergePlan, preview: bool, source: SourceMerge | None = None
+) -> None:
+    """How the source merges, then one line per file: copied (or to copy), skipped with the
+    reason, refused; and the files both sides changed."""
+    if source is not None:
+        console.print(Text(source_line(source)))
     verb = "would copy" if preview else "copied"
     for copy in plan.copies:
         origin = copy.run_path or "(the run's flags)"
@@ -123,3 +133,16 @@ def print_merge(console: Console, plan: MergePlan, preview: bool) -> None:
         console.print(Text(f"{'skip':>10}  {skip.project_path or skip.run_path}: {skip.reason}"))
     for refusal in plan.refusals:
         console.print(Text(f"{'REFUSED':>10}  {refusal.path}: {refusal.reason}", style="bold red"))
+    for path in source.conflicts if source else ():
+        console.print(
+            Text(f"{'CONFLICT':>10}  {path}: changed by the run and here", style="bold red")
+        )
+
+
+def source_line(source: SourceMerge) -> str:
+    """``source: three-way merge ...`` or ``source: copied ...``, for people."""
+    commit = (source.source_commit or "")[:12]
+    if source.mode is MergeMode.COPY:
+        return f"source: the run's snapshot copied ({source.reason})"
+    counts = f"{len(source.changed)} changed, {len(source.conflicts)} conflicting"
+    return f"source: three-way merge of the run's changes since its commit {commit}: {counts}"

@@ -55,16 +55,17 @@ def champion_yaml(document: ChampionDocument) -> str:
     return text
 
 
-def load_champion(project: Path) -> Champion | None:
-    """The champion of a project's working tree, or ``None`` when nothing was promoted yet."""
-    path = project / CHAMPION_FILE
+def load_champion(project: Path, file: Path = CHAMPION_FILE) -> Champion | None:
+    """The champion in a project's working tree (``file`` inside it), or ``None`` when
+    nothing was promoted yet."""
+    path = project / file
     if not path.is_file():
         return None
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(str(CHAMPION_FILE), None, f"unreadable: {e}") from e
-    return parse_champion(text, str(CHAMPION_FILE))
+        raise ConfigError(str(file), None, f"unreadable: {e}") from e
+    return parse_champion(text, str(file))
 
 
 def parse_champion(text: str, origin: str) -> Champion:

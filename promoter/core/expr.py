@@ -8,7 +8,7 @@ Criteria are parsed into a small tree and evaluated by walking it; nothing is ev
     not        := "not" not | "(" or ")" | comparison
     comparison := scalar OP number | number OP scalar      OP: >= <= > < == !=
     scalar     := [AGG ":"] NAME | [AGG ":"] QUOTED        AGG: last first min max avg count
-    objective  := ("max" | "min") scalar
+    objective  := ("max" | "min") scalar | "newest"
     tie_break  := objective | "newest" | "oldest"
 """
 
@@ -148,19 +148,28 @@ def _evaluate(node: Node, values: dict[ScalarRef, float]) -> bool:
     return any(_evaluate(p, values) for p in node.parts)
 
 
+NEWEST = "newest"
+
+
 @dataclass(frozen=True, slots=True)
 class Objective:
-    """What to optimise: a direction and a scalar."""
+    """What to optimise: a direction and a scalar; or, with ``newest``, the start time.
+
+    ``newest`` ranks runs by when they started (the value is seconds since the epoch, and
+    ``scalar`` a placeholder named ``newest``): for runs that log no scalars, such as the
+    last step of an upstream-operation pipeline.
+    """
 
     direction: Direction
     scalar: ScalarRef
+    newest: bool = False
 
     def improvement(self, candidate: float, champion: float) -> float:
         """How much better the candidate is (negative when worse)."""
         return candidate - champion if self.direction == "max" else champion - candidate
 
     def __str__(self) -> str:
-        return f"{self.direction} {self.scalar}"
+        return NEWEST if self.newest else f"{self.direction} {self.scalar}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,11 +318,14 @@ def parse_criterion(text: str) -> Criterion:
 
 
 def parse_objective(text: str) -> Objective:
-    """Parse ``max val_acc``, ``min loss`` or ``max avg:val_acc``."""
+    """Parse ``max val_acc``, ``min loss``, ``max avg:val_acc`` or ``newest``."""
+    if text.strip() == NEWEST:
+        return Objective("max", ScalarRef(NEWEST), newest=True)
     words = text.split(None, 1)
     if len(words) != 2 or words[0] not in ("max", "min"):
         raise ExpressionError(
-            f"objective {text!r} must be 'max <scalar>' or 'min <scalar>', e.g. 'max val_acc'"
+            f"objective {text!r} must be 'max <scalar>', 'min <scalar>' or 'newest', "
+            "e.g. 'max val_acc'"
         )
     direction: Direction = "max" if words[0] == "max" else "min"
     return Objective(direction, parse_scalar(words[1]))

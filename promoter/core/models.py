@@ -65,6 +65,18 @@ class ScalarSeries:
         """All aggregates at once, for listings and records."""
         return {how: self.aggregate(how) for how in AGGREGATES}
 
+    @property
+    def display_name(self) -> str:
+        """The name ``guild compare`` shows: the tag, or ``prefix#tag`` outside ``.guild`` and
+        the run root (guild/run_util.py ``run_scalar_key``)."""
+        return self.tag if self.prefix in ("", ".guild") else f"{self.prefix}#{self.tag}"
+
+    @property
+    def system(self) -> bool:
+        """A ``sys/*`` tag from Guild's summary plugins (cpu, memory, gpu...): ``guild compare``
+        hides these unless asked (guild/commands/runs_impl.py ``filter_default_scalar``)."""
+        return self.tag.startswith("sys/")
+
 
 def _last_index(steps: Sequence[int]) -> int:
     best = 0

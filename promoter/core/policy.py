@@ -57,7 +57,7 @@ def check_scalar_names(policy: Policy, runs: Iterable[Run], origin: str) -> None
     """Fail when the policy names a scalar that no run of the selected operations has."""
     operations = policy.filters.operations
     candidates = [r for r in runs if not operations or op_matches(r.op, operations)]
-    wanted = [("select.objective", policy.objective.scalar.name)]
+    wanted = [] if policy.objective.newest else [("select.objective", policy.objective.scalar.name)]
     wanted += [
         (f"select.where[{i}]", ref.name)
         for i, c in enumerate(policy.criteria)
@@ -71,7 +71,9 @@ def check_scalar_names(policy: Policy, runs: Iterable[Run], origin: str) -> None
     for key, name in wanted:
         if any(run.scalar(name) is not None for run in candidates):
             continue
-        known = sorted({k for run in candidates for k in run.scalars if "#" not in k})
+        known = sorted(
+            {s.display_name for run in candidates for s in run.scalars.values() if not s.system}
+        )
         reason = f"no run has a scalar {name!r}; runs have: {', '.join(known) or 'no scalars'}"
         if origin.startswith("--"):
             raise UsageError(f"{origin}: {reason}")
@@ -82,7 +84,9 @@ def chosen_scalars(config: Config) -> list[str]:
     """The scalars the config names (objective, then criteria), as columns for listings."""
     names: list[str] = []
     if config.select.objective:
-        names.append(str(parse_objective(config.select.objective).scalar))
+        objective = parse_objective(config.select.objective)
+        if not objective.newest:  # a start time, not a scalar
+            names.append(str(objective.scalar))
     for text in config.select.where:
         names.extend(str(ref) for ref in parse_criterion(text).scalars())
     return list(dict.fromkeys(names))

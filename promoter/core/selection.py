@@ -6,7 +6,7 @@ import fnmatch
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from promoter.core.expr import Criterion, Objective, ScalarRef, TieBreak
@@ -19,6 +19,8 @@ class Decision(StrEnum):
     PROMOTE = "promote"
     NOT_BETTER = "not-better"
     NO_CANDIDATE = "no-candidate"
+    NOT_COMPARABLE = "not-comparable"
+    """The champion has no value for the objective: nothing is promoted unless asked by id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +121,27 @@ def select(
     ineligible = [v for v in checked if not v.eligible]
     standing = _standing(champion, runs, policy.objective)
     winner = ranked[0] if ranked else None
-    decision, summary, improvement = _decide(winner, standing, policy, len(checked))
+    decision, summary, improvement = _decide(winner, standing, policy, len(checked), only)
     return Selection(
         decision, summary, policy, winner, standing, improvement, (*ranked, *ineligible)
     )
 
 
 def objective_value(run: Run, objective: Objective) -> float | None:
-    """The run's value for the objective's scalar, or ``None`` when it has no such scalar."""
+    """The run's value for the objective's scalar, or ``None`` when it has no such scalar.
+
+    For ``newest``: when the run started, in seconds since the epoch (``None`` if never).
+    """
+    if objective.newest:
+        return run.started.timestamp() if run.started else None
     return scalar_value(run, objective.scalar)
+
+
+def objective_text(objective: Objective, value: float | None) -> str:
+    """A value of the objective for people: the number, or for ``newest`` the start time."""
+    if objective.newest and value is not None and math.isfinite(value):
+        return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
+    return _fmt(value)
 
 
 def scalar_value(run: Run, ref: ScalarRef) -> float | None:
@@ -240,6 +254,11 @@ def _why_lost(loser: Verdict, winner: Verdict, policy: Policy) -> str:
     assert loser.objective is not None and winner.objective is not None
     theirs, ours = _rank_key(winner, policy), _rank_key(loser, policy)
     first = next(i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b)
+    if first == 0 and policy.objective.newest:
+        return (
+            f"started {objective_text(policy.objective, loser.objective)}, winner "
+            f"{winner.run.short_id} started {objective_text(policy.objective, winner.objective)}"
+        )
     if first == 0:
         return (
             f"{name} {_fmt(loser.objective)}, winner {winner.run.short_id} has "
@@ -280,23 +299,38 @@ def _decide(
     standing: ChampionStanding | None,
     policy: Policy,
     considered: int,
+    only: str | None = None,
 ) -> tuple[Decision, str, float | None]:
     name = str(policy.objective.scalar)
     if winner is None:
         return Decision.NO_CANDIDATE, f"no eligible run among {considered} considered", None
     assert winner.objective is not None
     head = f"run {winner.run.short_id} has {name} {_fmt(winner.objective)}"
+    if policy.objective.newest:
+        head = f"run {winner.run.short_id} is the newest eligible run"
+        head += f" (started {objective_text(policy.objective, winner.objective)})"
     if standing is None:
         return Decision.PROMOTE, f"{head}; no champion yet", None
     champ = standing.champion.run_id[:8]
     if winner.run.id == standing.champion.run_id:
         return Decision.NOT_BETTER, f"{head} and is already the champion", 0.0
     if standing.value is None:
-        note = f"champion {champ} has no value for {name}: improvement not checked"
-        return Decision.PROMOTE, f"{head}; {note}", None
+        note = f"champion {champ} has no value for {name}, so the improvement cannot be checked"
+        if only is not None:
+            return Decision.PROMOTE, f"{head}; {note} (promoted as asked by id)", None
+        ask = "promote a run by id to replace it, or change select.objective back"
+        return Decision.NOT_COMPARABLE, f"{head}; {note}: nothing promoted ({ask})", None
     gain = policy.objective.improvement(winner.objective, standing.value)
     needed = policy.required_improvement(standing.value)
     versus = f"champion {champ} has {_fmt(standing.value)}"
+    if policy.objective.newest:
+        versus = f"champion {champ} started {objective_text(policy.objective, standing.value)}"
+        newer = gain > 0 and gain >= needed
+        how = f"{_fmt(gain)} s later" if gain > 0 else "not later"
+        if gain > 0 and not newer:
+            how += f", short of the {_fmt(needed)} s required"
+        verdict = Decision.PROMOTE if newer else Decision.NOT_BETTER
+        return verdict, f"{head}; {versus}: {how}", gain
     if gain > 0 and gain >= needed:
         return (
             Decision.PROMOTE,

@@ -95,6 +95,11 @@ class PullRequest:
     title: str
     body: str
     state: PullState = PullState.OPEN
+    merged: bool = False
+    labels: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    """Reviews requested and not yet given (``org/team`` for a team)."""
 
 
 class Forge(Protocol):

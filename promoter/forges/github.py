@@ -27,6 +27,7 @@ from promoter.forges.base import (
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest as GhPull
     from github.Repository import Repository
+    from urllib3.util.retry import Retry
 
 log = logging.getLogger("promoter")
 
@@ -55,6 +56,10 @@ class GitHubSettings:
     seconds_between_requests: float = 0.25
     seconds_between_writes: float = 1.0
     retries: int = 6
+    timeout: int = 20
+    """Seconds a request may take (connect, then each read): nothing hangs."""
+    longest_wait: float = 60.0
+    """The most one retry waits, whatever ``Retry-After`` asks: retries stay bounded in time."""
 
     def paced(self, factor: float) -> GitHubSettings:
         """PyGithub's pauses between requests scaled by ``factor`` (0 for a local fake)."""
@@ -73,13 +78,14 @@ class GitHubForge:
     comment_limit = BODY_LIMIT
 
     def __init__(self, settings: GitHubSettings) -> None:
-        from github import Auth, Github, GithubRetry
+        from github import Auth, Github
 
         self.settings = settings
         self._github = Github(
             base_url=settings.api_url.rstrip("/"),
             auth=Auth.Token(settings.token),
-            retry=GithubRetry(total=settings.retries, backoff_factor=0.5),
+            retry=_retry(settings),
+            timeout=settings.timeout,
             seconds_between_requests=settings.seconds_between_requests,
             seconds_between_writes=settings.seconds_between_writes,
         )
@@ -105,24 +111,37 @@ class GitHubForge:
         return self._call(listed)
 
     def create(self, draft: PullRequestDraft) -> PullRequest:
-        """Open the PR, then set labels, assignees and reviewers."""
-        pull = self._call(
-            lambda: self.repo.create_pull(
-                base=draft.base,
-                head=draft.branch,
-                title=draft.title,
-                body=draft.body,
-                draft=draft.draft,
+        """Open the PR, then set labels, assignees and reviewers.
+
+        When GitHub says a PR from the branch already exists (our first request did open it,
+        and its answer was lost before a retry), that PR is made to say what the draft says.
+        """
+        try:
+            pull = self._call(
+                lambda: self.repo.create_pull(
+                    base=draft.base,
+                    head=draft.branch,
+                    title=draft.title,
+                    body=draft.body,
+                    draft=draft.draft,
+                )
             )
-        )
+        except PromoterError as e:
+            existing = self._opened_meanwhile(e, draft.branch)
+            if existing is None:
+                raise
+            log.info("pull request #%d already existed: updating it", existing.number)
+            return self.update(existing.number, draft)
         self._decorate(pull, draft)
         log.info("opened pull request #%d", pull.number)
         return _pull(pull)
 
     def update(self, number: int, draft: PullRequestDraft) -> PullRequest:
-        """Replace title and body of an open PR, and its labels and people."""
+        """Make an open PR say what the draft says, changing only what differs (no edit, no
+        label and no review request twice: reviewers are not notified again)."""
         pull = self._call(lambda: self.repo.get_pull(number))
-        self._call(lambda: pull.edit(title=draft.title, body=draft.body))
+        if pull.title != draft.title or (pull.body or "") != draft.body:
+            self._call(lambda: pull.edit(title=draft.title, body=draft.body))
         self._decorate(pull, draft)
         return _pull(self._call(lambda: self.repo.get_pull(number)))
 
@@ -189,17 +208,60 @@ class GitHubForge:
         return f"{server}/{self.settings.repository}/blob/{commit}/{quote(path)}"
 
     def _decorate(self, pull: GhPull, draft: PullRequestDraft) -> None:
-        if draft.labels:
-            self._call(lambda: pull.set_labels(*draft.labels))
-        if draft.assignees:
-            self._call(lambda: pull.add_to_assignees(*draft.assignees))
+        """Add the labels, assignees and review requests the PR lacks (people's own stay)."""
+        labels = [x for x in draft.labels if x not in {label.name for label in pull.labels}]
+        if labels:
+            self._call(lambda: pull.add_to_labels(*labels))
+        have = {a.login.lower() for a in pull.assignees}
+        assignees = [a for a in draft.assignees if a.lower() not in have]
+        if assignees:
+            self._call(lambda: pull.add_to_assignees(*assignees))
         users, teams = _split_reviewers(draft.reviewers)
+        asked = {u.login.lower() for u in pull.requested_reviewers}
+        users = [u for u in users if u.lower() not in asked]
+        teams = [t for t in teams if t not in {team.slug for team in pull.requested_teams}]
+        if users:
+            # Someone who already reviewed is not asked again.
+            reviewed = {r.user.login.lower() for r in self._call(lambda: list(pull.get_reviews()))}
+            users = [u for u in users if u.lower() not in reviewed]
         if users or teams:
             self._call(lambda: pull.create_review_request(reviewers=users, team_reviewers=teams))
+
+    def _opened_meanwhile(self, error: PromoterError, branch: str) -> PullRequest | None:
+        from github import GithubException
+
+        cause = error.__cause__
+        if not (isinstance(cause, GithubException) and cause.status == 422):
+            return None
+        if "already exists" not in _message(cause):
+            return None
+        return next(iter(self.pulls(branch)), None)
 
     def _call(self, action: Callable[[], T]) -> T:
         with _github_errors():
             return action()
+
+
+def _retry(settings: GitHubSettings) -> Retry:
+    """5xx, 429 and secondary rate limits retried, on every method but DELETE, with backoff
+    or ``Retry-After``, each wait capped (PyGithub's default retries neither 429 nor PATCH)."""
+    from github import GithubRetry
+    from urllib3.util.retry import Retry
+
+    class _BoundedRetry(GithubRetry):
+        def get_retry_after(self, response: Any) -> float | None:
+            wait = super().get_retry_after(response)
+            return None if wait is None else min(wait, settings.longest_wait)
+
+    return _BoundedRetry(
+        total=settings.retries,
+        backoff_factor=0.5,
+        backoff_max=settings.longest_wait,
+        status_forcelist=[*range(500, 600), 429],
+        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS.union({"GET", "POST", "PATCH"}),
+        secondary_rate_wait=min(60.0, settings.longest_wait),
+        max_rate_limit_wait=int(settings.longest_wait),
+    )
 
 
 def _split_reviewers(reviewers: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -209,9 +271,18 @@ def _split_reviewers(reviewers: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _pull(pull: GhPull) -> PullRequest:
-    state = PullState.OPEN if pull.state == "open" else PullState.CLOSED
     return PullRequest(
-        pull.number, pull.html_url, pull.head.ref, pull.title, pull.body or "", state
+        number=pull.number,
+        url=pull.html_url,
+        branch=pull.head.ref,
+        title=pull.title,
+        body=pull.body or "",
+        state=PullState.OPEN if pull.state == "open" else PullState.CLOSED,
+        merged=pull.merged_at is not None,
+        labels=tuple(label.name for label in pull.labels),
+        assignees=tuple(a.login for a in pull.assignees),
+        reviewers=tuple(u.login for u in pull.requested_reviewers)
+        + tuple(f"{pull.base.repo.owner.login}/{t.slug}" for t in pull.requested_teams),
     )
 
 

@@ -133,12 +133,16 @@ class LocalForge:
     def _pull(self, data: dict[str, Any]) -> PullRequest:
         number = int(data["number"])
         return PullRequest(
-            number,
-            str(self.path_of(number)),
-            data["branch"],
-            data["title"],
-            data["body"],
-            PullState(data["state"]),
+            number=number,
+            url=str(self.path_of(number)),
+            branch=data["branch"],
+            title=data["title"],
+            body=data["body"],
+            state=PullState(data["state"]),
+            merged=bool(data.get("merged", False)),
+            labels=tuple(data.get("labels", ())),
+            assignees=tuple(data.get("assignees", ())),
+            reviewers=tuple(data.get("reviewers", ())),
         )
 
     def _write_json(self, number: int, data: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from promoter.errors import PromoterError
 from promoter.forges.registry import ForgeTarget
@@ -19,6 +19,19 @@ from promoter.triggers.events import Trigger
 from promoter.triggers.result import BotOutcome, TriggerResult
 
 log = logging.getLogger("promoter")
+
+NEEDS_A_HUMAN: Final = frozenset({"refused", "conflict"})
+"""Promotion decisions that stop until someone acts: never silent, and the job fails."""
+FAILED_FOR_A_HUMAN: Final = (
+    "promoter: {decision}: this needs someone to act (see above); the job fails "
+    "(set pr.fail_on_refusal: false to end it successfully)"
+)
+
+
+def needs_a_human(result: TriggerResult) -> bool:
+    """Whether the promotion stopped on something only a person can resolve."""
+    promotion = result.promotion
+    return promotion is not None and promotion.decision.value in NEEDS_A_HUMAN
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +66,8 @@ class CiHost(Protocol):
 
 
 def run_event(host: CiHost) -> int:
-    """Read the trigger through ``host``, route it, and report; 0 also for 'not better'."""
+    """Read the trigger through ``host``, route it, and report: 0 also for 'not better', 1
+    when the promotion needs a human (``refused``, ``conflict``) and the config says so."""
     from promoter.forges.registry import make_forge
     from promoter.runs.registry import open_store
     from promoter.triggers.context import TriggerContext
@@ -73,4 +87,7 @@ def run_event(host: CiHost) -> int:
         host.fail(e)
         raise
     host.succeed(result)
+    if needs_a_human(result) and context.settings.config.pr.fail_on_refusal:
+        log.error(FAILED_FOR_A_HUMAN.format(decision=result.decision))
+        return 1
     return 0

@@ -58,8 +58,10 @@ def render_record_body(
 def render_run(settings: Settings, store: RunStore, run_id: str, html: bool = False) -> str:
     """The body (Markdown, or an HTML page) of promoting ``run_id`` as things stand, as the
     default (local) forge would show it."""
+    from promoter.candidates import find_run
     from promoter.render.markdown import render_body
 
+    settings = settings.for_operation(find_run(store, run_id).op)
     selection, listing = select_best(settings, store, run=run_id)
     if not selection.verdicts:
         raise UsageError(f"run {run_id} is not a candidate")
@@ -80,9 +82,9 @@ def render_run(settings: Settings, store: RunStore, run_id: str, html: bool = Fa
         plots=[],
         trigger=TriggerInfo(event="render"),
         pr=PrInfo(
-            branch=branch_name(settings.config, selection, verdict),
+            branch=branch_name(settings, selection, verdict),
             base=settings.config.pr.base,
-            title=title_of(settings.config, selection, verdict),
+            title=title_of(settings, selection, verdict),
         ),
         tools={},
         champion_run=next((r for r in listing.runs if champion and r.id == champion.run_id), None),

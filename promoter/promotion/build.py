@@ -7,21 +7,30 @@ import logging
 import platform
 import re
 import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
+import msgspec
 import yaml
 
 from promoter import __version__
 from promoter.config import ArtifactConfig
-from promoter.core.champion import CHAMPION_FILE, champion_yaml
+from promoter.core.champion import champion_yaml
 from promoter.core.models import Run, RunFiles
 from promoter.core.selection import Selection
 from promoter.promotion.merge.apply import Written, inside
-from promoter.promotion.merge.plan import plan_merge, safe_relpath
-from promoter.promotion.merge.run import merge_run, needed_run_files
+from promoter.promotion.merge.plan import FileKind, MergePlan, plan_merge, safe_relpath
+from promoter.promotion.merge.run import copied, dvc_outputs, merge_run, needed_run_files
+from promoter.promotion.merge.source import (
+    MergeInputs,
+    MergeMode,
+    SourceMerge,
+    check_merge,
+    merge_source,
+    three_way_possible,
+)
 from promoter.promotion.record import (
     FileRow,
     PlotRow,
@@ -55,6 +64,10 @@ class Workspace:
     project_dir: Path
     main_root: Path
     git: Git
+    remote: str | None = None
+    """Where the run's commit can be fetched from when the checkout lacks it."""
+    prefix: str = ""
+    """The project's directory in the repository (``""`` or ``"sub/"``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +79,9 @@ class BuildRequest:
     trigger: TriggerInfo
     pr: PrInfo
     dry_run: bool
+    check_body: Callable[[PromotionRecord], object] | None = None
+    """Renders the PR body of a record; called on a provisional record before the first side
+    effect, so a broken template stops the promotion before anything is stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,33 +107,41 @@ def build_branch(
     plot_files = _run_plots(files, config.merge.plots)
     run_dir = store.materialize(run, [*needed_run_files(plan), *plot_files])
     log.info("merging run %s into a worktree of %s", run.short_id, pr.base)
-    outcome = merge_run(project_dir, run_dir, plan)
+    source, outputs = _merge_source(settings, workspace, run, run_dir, plan, pr.base)
+    outcome = merge_run(project_dir, run_dir, outputs, dvc_roots=dvc_outputs(config.merge))
+    if source.mode is MergeMode.COPY:
+        source = copied(run.source_commit, source.reason, outcome)
     written = outcome.written
     dvc_paths = _dvc_outputs(config.merge.artifacts, written)
     if dvc_paths:
         _warm_up_plotting()
-    dvc_rows = store_models(settings, workspace, dvc_paths, request.dry_run)
-    out_dir = project_dir / record_dir(run.id)
-    out_dir.mkdir(parents=True, exist_ok=True)
     champion = selection.champion.champion if selection.champion else None
     champion_run = next((r for r in request.runs if champion and r.id == champion.run_id), None)
-    plots = _plots(selection, champion_run, run_dir, plot_files, out_dir, project_dir)
     facts = RecordFacts(
         provenance=store.provenance(run),
         reproduce=store.reproduce(run),
         run_files=files,
+        source_merge=source,
         files=[_file_row(w) for w in written if not w.copy.dvc],
-        dvc=dvc_rows,
-        plots=plots,
+        dvc=[],
+        plots=[],
         trigger=request.trigger,
-        pr=PrInfo(branch=pr.branch, base=pr.base, title=pr.title, source_commit=git.head()),
+        pr=msgspec.structs.replace(pr, source_commit=git.head()),
         tools=_tools(),
         champion_run=champion_run,
         champion_model_md5=champion.model_md5 if champion else None,
     )
-    record = build_record(selection, facts)
+    if request.check_body is not None:
+        request.check_body(build_record(selection, facts))
+    dvc_rows = store_models(settings, workspace, dvc_paths, request.dry_run)
+    out_dir = project_dir / record_dir(run.id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots = _plots(selection, champion_run, run_dir, plot_files, out_dir, project_dir)
+    record = build_record(selection, replace(facts, dvc=dvc_rows, plots=plots))
     _write_yaml(out_dir / "record.yaml", record_to_builtins(record))
-    (project_dir / CHAMPION_FILE).write_text(champion_yaml(champion_document(record)), "utf-8")
+    champion_path = project_dir / settings.champion_file
+    champion_path.parent.mkdir(parents=True, exist_ok=True)
+    champion_path.write_text(champion_yaml(champion_document(record)), "utf-8")
     git.add(["."])
     message = f"{pr.title}\n\n{selection.summary}\n"
     trailers = {
@@ -129,6 +153,39 @@ def build_branch(
     commit = git.commit(message, trailers)
     log.info("committed %s on top of %s", commit[:12], pr.base)
     return BuiltBranch(commit, record)
+
+
+def _merge_source(
+    settings: Settings,
+    workspace: Workspace,
+    run: Run,
+    run_dir: Path,
+    plan: MergePlan,
+    base_name: str,
+) -> tuple[SourceMerge, MergePlan]:
+    """Bring the run's source changes onto the worktree's base (three ways when its commit
+    can be had); returns what was done and the plan left to carry out (the outputs, or the
+    whole snapshot when it must be copied)."""
+    config = settings.config.merge
+    inputs = MergeInputs(
+        workspace.git,
+        workspace.remote,
+        workspace.git.head(),
+        base_name,
+        workspace.prefix,
+        config.allow,
+        config.on_conflict == "run",
+    )
+    reason = three_way_possible(inputs, run.source_commit)
+    if reason is not None or run.source_commit is None:
+        log.warning("warning: copying run %s's source over %s: %s", run.short_id, base_name, reason)
+        return SourceMerge(MergeMode.COPY, run.source_commit, reason or ""), plan
+    tree, merged = merge_source(inputs, run.id, run.source_commit, run_dir, plan)
+    check_merge(merged, base_name)
+    workspace.git.switch_tree(tree)
+    sources = (FileKind.SOURCE, FileKind.DEPENDENCY)
+    outputs = replace(plan, copies=tuple(c for c in plan.copies if c.kind not in sources))
+    return merged, outputs
 
 
 def _warm_up_plotting() -> None:

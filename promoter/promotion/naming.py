@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from promoter.config import Config, check_template_fields
+from promoter.config import PrConfig, check_template_fields
 from promoter.core.selection import Selection, Verdict
 from promoter.errors import UsageError
+from promoter.settings import Settings
 from promoter.tools.git import valid_branch_component
+from promoter.tracks import default_branch
 
 
 def format_template(template: str, values: Mapping[str, object], key: str) -> str:
@@ -19,25 +21,32 @@ def format_template(template: str, values: Mapping[str, object], key: str) -> st
         raise UsageError(f"{key}: {e}") from None
 
 
-def branch_name(config: Config, selection: Selection, verdict: Verdict | None = None) -> str:
+def branch_name(settings: Settings, selection: Selection, verdict: Verdict | None = None) -> str:
     """The promotion branch: ``pr.branch`` with ``{op}`` made safe for a git ref."""
-    values = _fields(selection, verdict)
+    values = _fields(settings, selection, verdict)
     values["op"] = valid_branch_component(str(values["op"]))
-    return format_template(config.pr.branch, values, "pr.branch")
+    template = settings.config.pr.branch or default_branch(settings.track)
+    return format_template(template, values, "pr.branch")
 
 
-def title_of(config: Config, selection: Selection, verdict: Verdict | None = None) -> str:
-    """The PR title from ``pr.title``."""
-    return format_template(config.pr.title, _fields(selection, verdict), "pr.title")
+def title_of(settings: Settings, selection: Selection, verdict: Verdict | None = None) -> str:
+    """The PR title from ``pr.title`` (with ``newest``, the default names no value)."""
+    template = settings.config.pr.title
+    if selection.policy.objective.newest and template == PrConfig().title:
+        template = "Promote {op} run {run_short}: the newest run"
+    return format_template(template, _fields(settings, selection, verdict), "pr.title")
 
 
-def _fields(selection: Selection, verdict: Verdict | None = None) -> dict[str, object]:
+def _fields(
+    settings: Settings, selection: Selection, verdict: Verdict | None = None
+) -> dict[str, object]:
     chosen = verdict or selection.winner
     assert chosen is not None
     run = chosen.run
     value = chosen.objective
     return {
         "op": run.op,
+        "track": settings.track or valid_branch_component(run.op),
         "run_id": run.id,
         "run_short": run.short_id,
         "objective_name": str(selection.policy.objective.scalar),

@@ -1,7 +1,7 @@
 """What a promotion does, decided from facts alone: a pure function, tested on a table.
 
 :mod:`promoter.promotion.promote` gathers the facts (the selection against the champion on
-the fetched base, the open promotion PR, the promotion branch on the remote and any commits
+the fetched base, the promotion PRs from the branch, the branch on the remote and any commits
 on it that promoter did not make), asks :func:`plan` what to do, then does it.
 """
 
@@ -10,18 +10,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from promoter.core.selection import Decision
 from promoter.forges.base import PullRequest
 from promoter.forges.markers import marked_run
 
-FOREIGN_COMMITS = (
-    "branch {branch} holds commits promoter did not make ({shown}); not overwriting them. "
-    "Merge or close that PR, or delete the branch, then re-run."
+FOREIGN_COMMITS: Final = (
+    "branch {branch} holds commits promoter did not make ({shown}); not overwriting them. {unblock}"
 )
-CLOSED_STALE = "Closing: run {run} is no longer the one to promote. {summary}"
-SUPERSEDED = "Run {old} is superseded by run {new}: {summary}"
-ALREADY_OPEN = "PR #{number} already promotes run {run}"
+UNBLOCK_ON_PR: Final = (
+    "To rebuild the branch on {base} anyway (those commits are dropped), comment "
+    "`{prefix} recreate` on PR #{number}; or delete the branch."
+)
+UNBLOCK_NO_PR: Final = (
+    "Delete the branch, or comment `{prefix} recreate` on a pull request to rebuild it on "
+    "{base} (those commits are dropped)."
+)
+FOREIGN_PR: Final = (
+    "branch {branch} carries PR #{number}, which promoter did not open: promoter never pushes "
+    "to it. Close that PR or move it to another branch, or set pr.branch to another name."
+)
+DECLINED: Final = (
+    "run {run} was declined in PR #{number} (closed without merging): it is not proposed "
+    "again until a better run exists; `{prefix} {run}` asks for it by id."
+)
+CLOSED_STALE: Final = "Closing: run {run} is no longer the one to promote. {summary}"
+SUPERSEDED: Final = "Run {old} is superseded by run {new}: {summary}"
+ALREADY_OPEN: Final = "PR #{number} already promotes run {run}"
 
 
 class Action(StrEnum):
@@ -31,10 +47,12 @@ class Action(StrEnum):
     """Nothing to promote: say why (``not-better``, ``no-candidate``)."""
     CLOSE_STALE = "close-stale"
     """Nothing to promote, and the open promotion PR's run no longer wins: close it."""
+    DECLINED = "declined"
+    """The winner's promotion PR was closed without merging: not this run."""
     UNCHANGED = "unchanged"
-    """The open PR already promotes the winner."""
+    """The open PR already promotes the winner: only make it say what the config says."""
     REFUSE = "refuse"
-    """The branch holds commits promoter did not make: never overwrite them."""
+    """Pushing would overwrite someone's work: a PR or commits promoter did not make."""
     DRY_RUN = "dry-run"
     """Build everything in the scratch worktree; store, push and open nothing."""
     CREATE = "create"
@@ -53,12 +71,23 @@ class Facts:
     champion_run_id: str | None
     dry_run: bool
     branch: str | None = None
+    base: str = "main"
     open_pr: PullRequest | None = None
     """The open PR from ``branch`` that carries promoter's marker."""
+    foreign_prs: Sequence[PullRequest] = ()
+    """Open PRs from ``branch`` without the marker: opened by people."""
+    declined: PullRequest | None = None
+    """A promotion PR of the winner that was closed without merging."""
     branch_exists: bool = False
     """Whether ``branch`` exists on the remote."""
     foreign_commits: Sequence[str] = ()
-    """Commits on the remote branch (not on the base) without promoter's trailer, described."""
+    """Commits on the remote branch (not on the base) that promoter did not make, described;
+    merges of the base into the branch ("Update branch") are not among them."""
+    explicit_run: bool = False
+    """The run was asked for by id: a declined run may be proposed again."""
+    recreate: bool = False
+    """Asked to rebuild the branch over commits promoter did not make."""
+    prefix: str = "/promote"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +106,20 @@ def plan(facts: Facts) -> Plan:
     if facts.decision is not Decision.PROMOTE or facts.run_id is None:
         return _nothing_to_promote(facts)
     pr, run = facts.open_pr, facts.run_id
+    if facts.foreign_prs:
+        first = facts.foreign_prs[0]
+        text = FOREIGN_PR.format(branch=facts.branch, number=first.number)
+        return Plan(Action.REFUSE, message=text)
+    if facts.declined is not None and not facts.explicit_run:
+        text = DECLINED.format(run=run[:8], number=facts.declined.number, prefix=facts.prefix)
+        return Plan(Action.DECLINED, facts.declined, message=text)
     promoted = marked_run(pr.body) if pr is not None else None
-    if pr is not None and facts.branch_exists and promoted == run:
+    if pr is not None and facts.branch_exists and promoted == run and not facts.recreate:
         return Plan(
             Action.UNCHANGED, pr, message=ALREADY_OPEN.format(number=pr.number, run=run[:8])
         )
-    if facts.branch_exists and facts.foreign_commits:
-        shown = ", ".join(facts.foreign_commits[:5])
-        return Plan(
-            Action.REFUSE, pr, message=FOREIGN_COMMITS.format(branch=facts.branch, shown=shown)
-        )
+    if facts.branch_exists and facts.foreign_commits and not facts.recreate:
+        return Plan(Action.REFUSE, pr, message=_foreign_commits(facts))
     if facts.dry_run:
         return Plan(Action.DRY_RUN)
     if pr is None:
@@ -104,3 +137,13 @@ def _nothing_to_promote(facts: Facts) -> Plan:
         and promoted != facts.champion_run_id
     )
     return Plan(Action.CLOSE_STALE, pr) if stale else Plan(Action.REPORT)
+
+
+def _foreign_commits(facts: Facts) -> str:
+    pr = facts.open_pr
+    if pr is not None:
+        unblock = UNBLOCK_ON_PR.format(base=facts.base, prefix=facts.prefix, number=pr.number)
+    else:
+        unblock = UNBLOCK_NO_PR.format(base=facts.base, prefix=facts.prefix)
+    shown = ", ".join(facts.foreign_commits[:5])
+    return FOREIGN_COMMITS.format(branch=facts.branch, shown=shown, unblock=unblock)

@@ -151,6 +151,24 @@ class PrInfo(_Data, frozen=True):
     base: str
     title: str
     source_commit: str | None = None
+    command_prefix: str = "/promote"
+    """How the PR's conversation gives promoter commands (``commands.prefix``)."""
+
+
+class SourceMergeInfo(_Data, frozen=True):
+    """How the run's source reached the branch: merged three ways with the base, or copied."""
+
+    mode: str
+    """``three-way`` or ``copy``."""
+    source_commit: str | None = None
+    reason: str = ""
+    """Why the snapshot was copied instead of merged."""
+    changed: list[str] = msgspec.field(default_factory=list)
+    """``"<A|M|D> <path>"`` for each file the merge changes on the base (repository paths)."""
+    taken_from_run: list[str] = msgspec.field(default_factory=list)
+    """Files the run and the base both changed, resolved with the run's version."""
+    replaced: list[str] = msgspec.field(default_factory=list)
+    """Copy: files whose copy replaces a different version on the base (possible reverts)."""
 
 
 class PromotionRecord(_Data, frozen=True, kw_only=True):
@@ -173,6 +191,7 @@ class PromotionRecord(_Data, frozen=True, kw_only=True):
     trigger: TriggerInfo
     pr: PrInfo
     tools: dict[str, str]
+    source_merge: SourceMergeInfo | None = None
 
 
 def record_to_builtins(record: PromotionRecord) -> dict[str, Any]:

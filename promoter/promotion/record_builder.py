@@ -13,6 +13,7 @@ from promoter.core.champion import ChampionDocument, ChampionObjective
 from promoter.core.expr import Criterion, ScalarRef
 from promoter.core.models import Champion, FlagValue, Provenance, Run, RunFiles
 from promoter.core.selection import Selection, Verdict, check_criterion, scalar_value
+from promoter.promotion.merge.source import SourceMerge
 from promoter.promotion.record import (
     ChampionInfo,
     CriterionRow,
@@ -27,6 +28,7 @@ from promoter.promotion.record import (
     Reproduce,
     RunInfo,
     ScalarRow,
+    SourceMergeInfo,
     TriggerInfo,
 )
 
@@ -49,6 +51,7 @@ class RecordFacts:
     tools: Mapping[str, str]
     champion_run: Run | None = None
     champion_model_md5: Mapping[str, str] | None = None
+    source_merge: SourceMerge | None = None
 
 
 def record_dir(run_id: str) -> str:
@@ -126,6 +129,20 @@ def build_record(
         trigger=facts.trigger,
         pr=facts.pr,
         tools=dict(facts.tools),
+        source_merge=_source_merge(facts.source_merge),
+    )
+
+
+def _source_merge(merged: SourceMerge | None) -> SourceMergeInfo | None:
+    if merged is None:
+        return None
+    return SourceMergeInfo(
+        mode=merged.mode.value,
+        source_commit=merged.source_commit,
+        reason=merged.reason,
+        changed=[f"{status} {path}" for status, path in merged.changed],
+        taken_from_run=list(merged.taken_from_run),
+        replaced=list(merged.replaced),
     )
 
 
@@ -175,9 +192,12 @@ def _champion_passes(
 
 
 def _scalar_rows(run: Run, champion: Champion | None, champion_run: Run | None) -> list[ScalarRow]:
+    """One row per series, by the name ``guild compare`` shows (``validate#accuracy`` keeps
+    its prefix), Guild's ``sys/*`` left out."""
+    series_by_name = {s.display_name: s for s in run.scalars.values() if not s.system}
     rows = []
-    for key in sorted(k for k in run.scalars if "#" not in k):
-        series = run.scalars[key]
+    for key in sorted(series_by_name):
+        series = series_by_name[key]
         value = series.aggregate("last")
         theirs = _champion_value(ScalarRef(key), champion, champion_run)
         delta = (

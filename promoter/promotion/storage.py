@@ -70,7 +70,7 @@ def store_models(
             rows.append(
                 DvcRow(
                     path=project_rel(project_dir, dvc_root / Path(pointer).parent / out.path),
-                    md5=out.md5,
+                    md5=out.dvc_md5,
                     size=out.size,
                     nfiles=out.nfiles,
                     remote=remote,

@@ -10,7 +10,6 @@ from typing import Any
 
 import yaml
 
-from promoter.core.champion import CHAMPION_FILE
 from promoter.errors import PromoterError, UsageError
 from promoter.promotion.record_builder import record_path
 from promoter.settings import Settings
@@ -32,6 +31,7 @@ class VerifyReport:
     ref: str
     commit: str
     run_id: str | None = None
+    track: str | None = None
     checked: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -44,7 +44,8 @@ class VerifyReport:
         """A human summary."""
         head = "OK" if self.ok else "FAILED"
         run = f" run {self.run_id[:8]}" if self.run_id else ""
-        out = [f"{head}  promotion{run} at {self.ref} ({self.commit[:12]})"]
+        track = f" of track {self.track}" if self.track else ""
+        out = [f"{head}  promotion{track}{run} at {self.ref} ({self.commit[:12]})"]
         out += [f"  ok       {c}" for c in self.checked]
         out += [f"  MISSING  {p}" for p in self.problems]
         return out
@@ -56,24 +57,44 @@ class VerifyReport:
             "ref": self.ref,
             "commit": self.commit,
             "run_id": self.run_id,
+            "track": self.track,
             "checked": self.checked,
             "problems": self.problems,
         }
         return json.dumps(payload, indent=2)
 
 
+def verify_tracks(settings: Settings, ref: str = "HEAD") -> list[VerifyReport]:
+    """Check the promotion of every track recorded at ``ref`` (or of the one named); a
+    track with no champion there yet is left out, but at least one must have one."""
+    reports, missing = [], []
+    for each in settings.tracks():
+        try:
+            reports.append(verify_ref(each, ref))
+        except NoPromotion as e:
+            missing.append(str(e))
+    if not reports:
+        raise UsageError("; ".join(missing))
+    return reports
+
+
+class NoPromotion(UsageError):
+    """The ref holds no champion for the track (exit 2)."""
+
+
 def verify_ref(settings: Settings, ref: str = "HEAD") -> VerifyReport:
-    """Check the promotion recorded at ``ref``."""
+    """Check the promotion recorded at ``ref`` (of the settings' track)."""
     git = Git(settings.project)
     top = git.toplevel().resolve()
     prefix = path_prefix(top, settings.project)
     commit = git.rev_parse(ref)
     if commit is None:
         raise UsageError(f"no commit {ref!r} in this repository")
-    report = VerifyReport(ref, commit)
-    champion = _yaml_at(git, commit, prefix + CHAMPION_FILE.as_posix())
+    report = VerifyReport(ref, commit, track=settings.track)
+    champion_path = settings.champion_file.as_posix()
+    champion = _yaml_at(git, commit, prefix + champion_path)
     if not isinstance(champion, dict) or not champion.get("run_id"):
-        raise UsageError(f"{ref} has no promotion (.promoter/champion.yaml is missing)")
+        raise NoPromotion(f"{ref} has no promotion ({champion_path} is missing)")
     run_id = str(champion["run_id"])
     report.run_id = run_id
     path = prefix + record_path(run_id)
@@ -161,4 +182,13 @@ def _pointer_md5(git: Git, commit: str, path: str) -> str | None:
         outs = parse_dvc_pointer(data.decode("utf-8")).outs
     except (UnicodeDecodeError, ValueError):
         return None
-    return outs[0].md5 if outs else None
+    return outs[0].dvc_md5 if outs else None
+
+
+def tracks_json(reports: list[VerifyReport]) -> str:
+    """Several tracks' reports as one JSON object: ``{"ok", "tracks": [report, ...]}``."""
+    payload = {
+        "ok": all(r.ok for r in reports),
+        "tracks": [json.loads(r.to_json()) for r in reports],
+    }
+    return json.dumps(payload, indent=2)

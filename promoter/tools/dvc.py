@@ -57,6 +57,11 @@ class DvcOut:
     is_dir: bool
     legacy: bool = False
 
+    @property
+    def dvc_md5(self) -> str:
+        """The md5 as DVC writes it in the ``.dvc`` file: ``<md5>.dir`` for a directory."""
+        return f"{self.md5}.dir" if self.is_dir else self.md5
+
 
 @dataclass(frozen=True)
 class DvcPointer:

@@ -63,6 +63,8 @@ class CommitInfo:
     author_email: str
     subject: str
     trailers: dict[str, str]
+    parents: tuple[str, ...] = ()
+    tree: str = ""
 
 
 class Git:
@@ -225,16 +227,124 @@ class Git:
 
     def commits_between(self, base: str, head: str) -> list[CommitInfo]:
         """Commits reachable from ``head`` but not from ``base``, newest first."""
-        fields = "%x00".join(("%H", "%an", "%ae", "%s", "%(trailers:unfold,only)"))
+        fields = "%x00".join(("%H", "%an", "%ae", "%s", "%(trailers:unfold,only)", "%P", "%T"))
         out = self._run(
             "log", "-z", f"--format={fields}", "--end-of-options", f"{base}..{head}"
         ).stdout
         parts = out.split("\0")
         commits: list[CommitInfo] = []
-        for i in range(0, len(parts) - 4, 5):
-            sha, name, email, subject, trailers = parts[i : i + 5]
-            commits.append(CommitInfo(sha.strip(), name, email, subject, _parse_trailers(trailers)))
+        for i in range(0, len(parts) - 6, 7):
+            sha, name, email, subject, trailers, parents, tree = parts[i : i + 7]
+            commits.append(
+                CommitInfo(
+                    sha.strip(),
+                    name,
+                    email,
+                    subject,
+                    _parse_trailers(trailers),
+                    tuple(parents.split()),
+                    tree.strip(),
+                )
+            )
         return commits
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``ancestor`` is reachable from ``descendant``."""
+        done = self._run(
+            "merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant, check=False
+        )
+        return done.returncode == 0
+
+    def merged_tree(self, ours: str, theirs: str) -> str | None:
+        """The tree git's own merge of two commits gives, or ``None`` when it conflicts (or
+        git is older than 2.38 and has no ``merge-tree --write-tree``)."""
+        done = self._run(
+            "merge-tree", "--write-tree", "--end-of-options", ours, theirs, check=False
+        )
+        lines = done.stdout.splitlines()
+        return lines[0].strip() if done.returncode == 0 and lines else None
+
+    def remote_url(self, remote: str) -> str:
+        """The URL ``remote`` fetches from, as configured."""
+        return self._run("remote", "get-url", "--end-of-options", remote).stdout.strip()
+
+    def with_index(self, index: Path) -> Git:
+        """This repository with its own index file: trees built there leave the checkout's
+        index, and files, as they are."""
+        return Git(self.cwd, {**self._given_env, "GIT_INDEX_FILE": str(index)})
+
+    def hash_objects(self, files: Sequence[Path]) -> list[str]:
+        """Store files as blobs; returns their ids in order (one git process for all)."""
+        if not files:
+            return []
+        stdin = "".join(f"{f}\n" for f in files)
+        return self._run("hash-object", "-w", "--stdin-paths", input=stdin).stdout.split()
+
+    def read_tree(self, tree: str) -> None:
+        """Make the index hold ``tree``."""
+        self._run("read-tree", "--end-of-options", tree)
+
+    def set_index_entries(self, entries: Sequence[tuple[str, str, str]]) -> None:
+        """Set index entries ``(mode, blob, path)``; mode ``"0"`` removes the path."""
+        if entries:
+            lines = "".join(
+                f"{mode} {blob if mode != '0' else '0' * 40}\t{path}\0"
+                for mode, blob, path in entries
+            )
+            self._run("update-index", "-z", "--index-info", input=lines)
+
+    def write_tree(self) -> str:
+        """The tree the index holds, written to the object store."""
+        return self._run("write-tree").stdout.strip()
+
+    def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
+        """A commit of ``tree`` with ``parents``, on no branch."""
+        args = [arg for parent in parents for arg in ("-p", parent)]
+        done = self._run("commit-tree", *args, "-F", "-", tree, input=message, identity=True)
+        return done.stdout.strip()
+
+    def merge_trees(self, ours: str, theirs: str) -> tuple[str, list[str]]:
+        """Git's own three-way merge of two commits, touching no checkout (git 2.38+):
+        the merged tree (conflicted files hold conflict markers) and the conflicted paths."""
+        done = self._run(
+            "merge-tree", "--write-tree", "-z", "--name-only", "--no-messages",
+            "--end-of-options", ours, theirs, check=False,
+        )  # fmt: skip
+        if done.returncode not in (0, 1):
+            raise self._error(done)
+        tree, *rest = done.stdout.split("\0")
+        conflicts = list(dict.fromkeys(p for p in rest if p))
+        return tree.strip(), conflicts
+
+    def tree_entries(self, tree: str, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """``path -> (mode, blob)`` of the files of ``tree`` at ``paths`` (absent: missing)."""
+        if not paths:
+            return {}
+        out = self._run("ls-tree", "-r", "-z", "--end-of-options", tree, "--", *paths).stdout
+        entries: dict[str, tuple[str, str]] = {}
+        for record in out.split("\0"):
+            if "\t" in record:
+                info, path = record.split("\t", 1)
+                mode, _, blob = info.split()
+                entries[path] = (mode, blob)
+        return entries
+
+    def changed_paths(self, old: str, new: str) -> list[tuple[str, str]]:
+        """``(status, path)`` of every file that differs between two trees or commits;
+        status A, M or D (renames are a delete and an add)."""
+        out = self._run(
+            "diff-tree", "-r", "-z", "--no-renames", "--name-status", "--end-of-options", old, new
+        ).stdout
+        fields = [f for f in out.split("\0") if f]
+        return list(zip(fields[0::2], fields[1::2], strict=True))
+
+    def switch_tree(self, tree: str) -> None:
+        """Make the index and the files of this (clean) checkout those of ``tree``."""
+        self._run("read-tree", "-m", "-u", "--end-of-options", "HEAD", tree)
+
+    def has_commit(self, sha: str) -> bool:
+        """Whether this repository holds the commit ``sha``."""
+        return self.rev_parse(sha) is not None
 
     def show_file(self, ref: str, path: str) -> bytes | None:
         """The bytes of ``path`` (from the repository root) at ``ref``; ``None`` if absent."""
@@ -380,3 +490,9 @@ def _display(command: Sequence[str]) -> str:
     args = [command[0], *(a for a in args if a != "--end-of-options")]
     shown = shlex.join(args[:8])
     return shown + " ..." if len(args) > 8 else shown
+
+
+def is_relative_path(url: str) -> bool:
+    """Whether a remote URL is a relative local path (``../remote.git``), which git reads
+    relative to wherever it runs: a scratch worktree would read another place."""
+    return "://" not in url and not url.startswith(("/", "~")) and ":" not in url.split("/")[0]

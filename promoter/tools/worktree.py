@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import configparser
 import io
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from promoter.tools.git import Git
+from promoter.tools.git import Git, is_relative_path
+from promoter.tools.owners import is_running, process_identity
+
+log = logging.getLogger("promoter")
 
 # DVC links the workspace file into its cache only when the FIRST type is hardlink
 # (dvc/output.py); with reflink first on ext4 it copies the whole model (measured: 1 GiB
@@ -23,18 +27,56 @@ from promoter.tools.git import Git
 _LINK_TYPES = "hardlink,reflink,copy"
 
 
+_OWNER = ".owner"
+
+
 @contextmanager
 def scratch_worktree(git: Git, base_ref: str, name: str) -> Iterator[Path]:
-    """A detached worktree at ``base_ref``, removed on exit."""
-    root = git.git_common_dir() / "promoter" / "worktrees"
+    """A detached worktree at ``base_ref``, removed on exit.
+
+    Worktrees left by promoter processes that were killed are removed first: a kill (the CI
+    job cancelled, the runner lost) gives no chance to clean up.
+    """
+    root = worktrees_root(git)
     root.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(git, root)
     path = root / f"{name}-{os.getpid()}"
+    owner = path.with_name(path.name + _OWNER)
     git.worktree_remove(path)
-    git.worktree_add(path, base_ref)
+    owner.write_text(process_identity(), encoding="ascii")
     try:
+        git.worktree_add(path, base_ref)
         yield path
     finally:
         git.worktree_remove(path)
+        owner.unlink(missing_ok=True)
+
+
+def worktrees_root(git: Git) -> Path:
+    """Where promoter's scratch worktrees live: inside the repository's git data."""
+    return git.git_common_dir() / "promoter" / "worktrees"
+
+
+def remove_abandoned(git: Git, root: Path) -> list[Path]:
+    """Remove the scratch worktrees under ``root`` whose owning process is gone; returns them.
+
+    Only directories promoter made (each has an owner file beside it, naming the process)
+    are considered, and only when that process no longer runs.
+    """
+    removed = []
+    for owner in sorted(root.glob(f"*{_OWNER}")):
+        path = owner.with_name(owner.name.removesuffix(_OWNER))
+        try:
+            identity = owner.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if is_running(identity):
+            continue
+        git.worktree_remove(path)
+        owner.unlink(missing_ok=True)
+        removed.append(path)
+        log.info("removed %s, left by promoter process %s", path.name, identity.split()[0])
+    return removed
 
 
 def find_dvc_root(start: Path, stop: Path) -> Path | None:
@@ -82,10 +124,10 @@ def worktree_dvc_config(dvc_dir: Path, tracked: str, local: str) -> str:
     for section in merged.sections():
         if _unquote(section).startswith("remote "):
             url = _unquote(merged.get(section, "url", fallback=""))
-            if url and _is_relative_path(url):
+            if url and is_relative_path(url):
                 _set(out, section, "url", str((dvc_dir / url).resolve()))
     cache_dir = _unquote(merged.get("cache", "dir", fallback="")) or "cache"
-    if _is_relative_path(cache_dir):
+    if is_relative_path(cache_dir):
         cache_dir = str((dvc_dir / cache_dir).resolve())
     _set(out, "cache", "dir", cache_dir)
     if not merged.has_option("cache", "type"):
@@ -113,7 +155,3 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
-
-
-def _is_relative_path(url: str) -> bool:
-    return "://" not in url and not url.startswith(("/", "~")) and ":" not in url.split("/")[0]

@@ -18,16 +18,18 @@ DRY_RUN_FLAG: Final = "--dry-run"
 _DRY_RUN_SPELLINGS: Final = frozenset({DRY_RUN_FLAG, "\u2014dry-run", "\u2013dry-run"})
 HELP: Final = "help"
 COMPARE: Final = "compare"
+RECREATE: Final = "recreate"
 MAX_TEXT_CHARS: Final = 200
 MAX_TOKEN_CHARS: Final = 40
 
 UNKNOWN_OPTION: Final = "unknown option {token}: the only option is `--dry-run`"
 NOT_A_COMMAND: Final = (
-    "{token} is neither a command (`compare`, `help`) nor a run id (" + RULE + ")"
+    "{token} is neither a command (`compare`, `recreate`, `help`) nor a run id (" + RULE + ")"
 )
 NOT_A_RUN_ID: Final = "{token} is not a run id (" + RULE + ")"
 EXTRA_AFTER_RUN: Final = "unexpected {token} after the run id: one run is promoted at a time"
 HELP_ARGUMENTS: Final = "`help` takes no arguments, got {token}"
+RECREATE_ARGUMENTS: Final = "`recreate` takes no arguments, got {token}"
 COMPARE_ARGUMENTS: Final = "`compare` takes one or two run ids, got {count}"
 COMPARE_SAME_RUN: Final = "`compare` needs two different runs, got {token} twice"
 BAD_PREFIX: Final = (
@@ -43,6 +45,7 @@ HELP_TEXT: Final = """\
 | {run} | promote that run (its id, or a unique prefix of 4 to 32 hexadecimal characters) |
 | {dry} | show what would be promoted and change nothing (also after a run id) |
 | {compare} | compare two runs, or one run with the champion |
+| {recreate} | rebuild the promotion branch on the base, dropping commits promoter did not make |
 | {help} | show this help |
 """
 HELP_PERMISSION: Final = (
@@ -60,6 +63,7 @@ class CommandKind(StrEnum):
 
     PROMOTE = "promote"
     COMPARE = "compare"
+    RECREATE = "recreate"
     HELP = "help"
     INVALID = "invalid"
 
@@ -124,6 +128,7 @@ def help_text(prefix: str = DEFAULT_PREFIX, min_permission: str | None = None) -
         run=code_span(f"{prefix} <run-id>"),
         dry=code_span(f"{prefix} {DRY_RUN_FLAG}"),
         compare=code_span(f"{prefix} {COMPARE} <run-a> [<run-b>]"),
+        recreate=code_span(f"{prefix} {RECREATE}"),
         help=code_span(f"{prefix} {HELP}"),
     )
     if min_permission:
@@ -182,6 +187,10 @@ def _parse_words(words: Sequence[tuple[int, str]], end: int) -> _Parsed | _Probl
         if rest:
             return _Problem(rest[0][0], HELP_ARGUMENTS, rest[0][1])
         return CommandKind.HELP, None, None
+    if first == RECREATE:
+        if rest:
+            return _Problem(rest[0][0], RECREATE_ARGUMENTS, rest[0][1])
+        return CommandKind.RECREATE, None, None
     if first == COMPARE:
         return _parse_compare(rest, end)
     run = parse_run_id(first)

@@ -11,7 +11,7 @@ from typing import Final
 
 from promoter.errors import PromoterError
 from promoter.forges.base import Reaction, Role
-from promoter.promotion.promote import PromoteRequest, PromoteResult, promote
+from promoter.promotion.promote import PromoteRequest, PromoteResult, promote_tracks
 from promoter.render.escape import code_span, link, md_escape
 from promoter.triggers.commands import Command, CommandKind, help_text, parse_command
 from promoter.triggers.context import TriggerContext, trigger_info
@@ -21,10 +21,6 @@ from promoter.triggers.router import handles
 
 log = logging.getLogger("promoter")
 
-ON_AN_ISSUE: Final = (
-    "promoter takes commands in pull requests (merge requests on GitLab) only, and this is a "
-    "plain issue: nothing was done."
-)
 PULL_REFERENCE: Final = {
     "github": "pull request #{number}",
     "gitlab": "merge request !{number}",
@@ -32,6 +28,10 @@ PULL_REFERENCE: Final = {
 REFUSED_PERMISSION: Final = (
     "@{author} needs at least `{needed}` permission on this repository to run this command "
     "(has `{role}`)."
+)
+NOT_ON_ISSUES: Final = (
+    "promoter takes commands in pull (merge) request conversations only; nothing was done "
+    "(`commands.on_issues: true` in the config allows them on issues)."
 )
 
 
@@ -51,9 +51,6 @@ def on_comment(context: TriggerContext) -> TriggerResult:
         ignored = IGNORED_BOT.format(login=comment.author)
         log.info("comment ignored: %s", ignored)
         return TriggerResult(BotOutcome.IGNORED, ignored)
-    if not comment.on_pull_request and not context.settings.config.commands.on_issues:
-        _reply(context, comment, command, ON_AN_ISSUE)
-        return TriggerResult(BotOutcome.IGNORED, ON_AN_ISSUE)
     forge.react(comment.ref, Reaction.EYES)
     try:
         result = _run(context, comment, command)
@@ -61,7 +58,7 @@ def on_comment(context: TriggerContext) -> TriggerResult:
         _reply(context, comment, command, f"😕 failed: {md_escape(str(e))}")
         forge.react(comment.ref, Reaction.CONFUSED)
         raise
-    refused = result.decision == BotOutcome.REFUSED
+    refused = result.decision in (BotOutcome.REFUSED, BotOutcome.IGNORED)
     forge.react(comment.ref, Reaction.CONFUSED if refused else Reaction.ROCKET)
     return result
 
@@ -73,7 +70,11 @@ def _run(context: TriggerContext, comment: CommentTrigger, command: Command) -> 
         text = REFUSED_PERMISSION.format(author=md_escape(comment.author), needed=needed, role=role)
         _reply(context, comment, command, text)
         return TriggerResult(BotOutcome.REFUSED, text)
-    prefix = context.settings.config.commands.prefix
+    commands = context.settings.config.commands
+    if not comment.on_pull_request and not commands.on_issues:
+        _reply(context, comment, command, NOT_ON_ISSUES)
+        return TriggerResult(BotOutcome.IGNORED, NOT_ON_ISSUES)
+    prefix = commands.prefix
     if command.kind is CommandKind.INVALID:
         # command.error is already Markdown made by the parser, the bad token in a code span.
         text = f"{command.error or 'not a command'}\n\n{help_text(prefix)}"
@@ -95,14 +96,17 @@ def _run(context: TriggerContext, comment: CommentTrigger, command: Command) -> 
         None,
         command.dry_run or context.trigger.dry_run,
         trigger_info(context.trigger, comment.author),
+        recreate=command.kind is CommandKind.RECREATE,
     )
-    outcome = promote(context.settings, context.store, context.forge, request)
-    _reply(context, comment, command, _result_text(outcome, context.forge.name))
-    return TriggerResult.of(outcome)
+    results = promote_tracks(context.settings, context.store, context.forge, request)
+    text = "\n\n".join(_result_text(r, context.forge.name) for r in results)
+    _reply(context, comment, command, text)
+    return TriggerResult.of(results)
 
 
 def _result_text(outcome: PromoteResult, forge: str) -> str:
-    line = f"**{outcome.decision}**: {md_escape(outcome.summary)}"
+    track = f"track {md_escape(outcome.track)}: " if outcome.track else ""
+    line = f"{track}**{outcome.decision}**: {md_escape(outcome.summary)}"
     if outcome.pr_number:
         # As each forge links them: "#2" on GitLab would be issue 2.
         line += " — " + PULL_REFERENCE.get(forge, PULL_REFERENCE["github"]).format(

@@ -7,7 +7,7 @@ the job's own), so one handler serves them.
 
 from __future__ import annotations
 
-from promoter.promotion.promote import PromoteRequest, promote
+from promoter.promotion.promote import PromoteRequest, promote_tracks
 from promoter.triggers.context import TriggerContext, trigger_info
 from promoter.triggers.events import TriggerKind
 from promoter.triggers.result import TriggerResult
@@ -19,4 +19,5 @@ def on_request(context: TriggerContext) -> TriggerResult:
     """Selection decides; an unchanged or not-better result changes nothing."""
     trigger = context.trigger
     request = PromoteRequest(trigger.run, trigger.objective, trigger.dry_run, trigger_info(trigger))
-    return TriggerResult.of(promote(context.settings, context.store, context.forge, request))
+    results = promote_tracks(context.settings, context.store, context.forge, request)
+    return TriggerResult.of(results)

@@ -1,12 +1,14 @@
-"""What a trigger handler gives back: a decision for the CI outputs, and the promotion's
-result when there was one."""
+"""What a trigger handler gives back: a decision for the CI outputs, and the promotions'
+results when there were some (one per track)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
-from promoter.promotion.promote import PromoteResult
+from promoter.promotion.promote import Outcome, PromoteResult
 
 
 class BotOutcome(StrEnum):
@@ -18,15 +20,42 @@ class BotOutcome(StrEnum):
     REFUSED = "refused"
 
 
+# When several tracks are promoted at once, the one decision a job outputs is the one a
+# person most needs to see: what stopped, then what changed, then what did not.
+SIGNIFICANCE: Final = (
+    Outcome.CONFLICT,
+    Outcome.REFUSED,
+    Outcome.PROMOTED,
+    Outcome.UPDATED,
+    Outcome.DRY_RUN,
+    Outcome.NOT_COMPARABLE,
+    Outcome.DECLINED,
+    Outcome.UNCHANGED,
+    Outcome.NOT_BETTER,
+    Outcome.NO_CANDIDATE,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class TriggerResult:
-    """The ``decision`` output, one line saying why, and the promotion if one ran."""
+    """The ``decision`` output, one line saying why, and the promotions if any ran."""
 
     decision: str
     summary: str
-    promotion: PromoteResult | None = None
+    promotions: tuple[PromoteResult, ...] = ()
+
+    @property
+    def promotion(self) -> PromoteResult | None:
+        """The promotion the outputs describe: the only one, or the most significant."""
+        if not self.promotions:
+            return None
+        return min(self.promotions, key=lambda r: SIGNIFICANCE.index(r.decision))
 
     @classmethod
-    def of(cls, result: PromoteResult) -> TriggerResult:
-        """A promotion's result as the trigger's."""
-        return cls(result.decision.value, result.summary, result)
+    def of(cls, results: Sequence[PromoteResult]) -> TriggerResult:
+        """Promotions' results (one per track) as the trigger's."""
+        first = min(results, key=lambda r: SIGNIFICANCE.index(r.decision))
+        summary = first.summary
+        if len(results) > 1:
+            summary = "; ".join(f"{r.track}: {r.decision.value}" for r in results)
+        return cls(first.decision.value, summary, tuple(results))

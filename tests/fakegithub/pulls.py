@@ -114,6 +114,14 @@ def list_review_requests(ctx: Ctx, repo: Repo, number: int) -> Reply:
     return Reply(200, {"users": users, "teams": teams})
 
 
+@route("GET", REPO + "/pulls/{number:int}/reviews")
+def list_reviews(ctx: Ctx, repo: Repo, number: int) -> Reply:
+    issue = pull_of(repo, number)
+    assert issue.pull is not None
+    reviews = range(len(issue.pull.reviews))
+    return ctx.paginate([shapes.review_json(ctx.urls, ctx.state, repo, issue, i) for i in reviews])
+
+
 @route("POST", REPO + "/pulls/{number:int}/requested_reviewers")
 def request_reviewers(ctx: Ctx, repo: Repo, number: int) -> Reply:
     issue = pull_of(repo, number)

@@ -305,7 +305,7 @@ def pull_json(urls: Urls, state: State, repo: Repo, issue: Issue) -> Json:
         "created_at": issue.created_at,
         "updated_at": issue.updated_at,
         "closed_at": issue.closed_at,
-        "merged_at": None,
+        "merged_at": issue.closed_at if pull.merged else None,
         "merge_commit_sha": None,
         "assignee": _user(urls, state, issue.assignees[0]) if issue.assignees else None,
         "assignees": [_user(urls, state, login) for login in issue.assignees],
@@ -441,3 +441,25 @@ def _labels(urls: Urls, repo: Repo, issue: Issue) -> list[Json]:
 def _issue_html(urls: Urls, repo: Repo, issue: Issue) -> str:
     kind = "pull" if issue.pull is not None else "issues"
     return f"{urls.html}/{repo.full_name}/{kind}/{issue.number}"
+
+
+def review_json(urls: Urls, state: State, repo: Repo, issue: Issue, index: int) -> Json:
+    """A review in the ``pull-request-review`` shape."""
+    pull = issue.pull
+    assert pull is not None
+    login, verdict = pull.reviews[index]
+    html = _issue_html(urls, repo, issue)
+    review_id = pull.id * 1000 + index + 1
+    return {
+        "id": review_id,
+        "node_id": node_id("PullRequestReview", review_id),
+        "user": _user(urls, state, login),
+        "body": "",
+        "state": verdict,
+        "html_url": f"{html}#pullrequestreview-{review_id}",
+        "pull_request_url": f"{urls.api}/repos/{repo.full_name}/pulls/{issue.number}",
+        "_links": {"html": {"href": html}, "pull_request": {"href": html}},
+        "submitted_at": issue.updated_at,
+        "commit_id": repo.branch_sha(pull.head_ref) or pull.head_sha,
+        "author_association": association(state, repo, login),
+    }

@@ -98,6 +98,8 @@ class Pull:
     maintainer_can_modify: bool = False
     requested_reviewers: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
+    reviews: list[tuple[str, str]] = field(default_factory=list)
+    """Reviews given, as (login, state): ``APPROVED``, ``CHANGES_REQUESTED``, ``COMMENTED``."""
 
 
 @dataclass

@@ -18,9 +18,10 @@ from typing import Final, TextIO
 from promoter.errors import PromoterError, UsageError
 from promoter.forges.base import CommentRef
 from promoter.forges.registry import ForgeTarget, pacing
-from promoter.hosts.base import HostContext
+from promoter.hosts.base import HostContext, needs_a_human
 from promoter.hosts.github_actions import runner_io as io
 from promoter.hosts.github_actions.event import Event, EventName
+from promoter.promotion.promote import PromoteResult
 from promoter.render.escape import md_escape
 from promoter.triggers.events import CommentTrigger, Trigger, TriggerKind
 from promoter.triggers.result import TriggerResult
@@ -94,12 +95,15 @@ class GitHubActions:
             "pr-number": str((promotion.pr_number if promotion else None) or ""),
             "pr-url": (promotion.pr_url if promotion else None) or "",
             "model-md5": json.dumps(dict(promotion.model_md5) if promotion else {}, sort_keys=True),
+            "tracks": json.dumps([_track_output(p) for p in result.promotions]),
         }
         self._write_outputs(outputs)
         body = promotion.body if promotion else None
         summary = body or f"**promoter: {result.decision}**: {md_escape(result.summary)}\n"
         if self.env.get("GITHUB_STEP_SUMMARY"):
             io.append_file(self.env["GITHUB_STEP_SUMMARY"], io.summary_text(summary))
+        if needs_a_human(result):
+            self.out.write(io.warning(result.summary, title=f"promoter: {result.decision}") + "\n")
         self.out.write(f"promoter: {result.decision}: {io.escape_data(result.summary)}\n")
 
     def fail(self, error: PromoterError) -> None:
@@ -119,6 +123,16 @@ class GitHubActions:
             io.append_file(path, io.format_outputs(outputs))
         else:
             log.info("outputs (no GITHUB_OUTPUT): %s", json.dumps(dict(outputs)))
+
+
+def _track_output(result: PromoteResult) -> dict[str, object]:
+    return {
+        "track": result.track,
+        "decision": result.decision.value,
+        "run-id": result.run_id,
+        "pr-number": result.pr_number,
+        "pr-url": result.pr_url,
+    }
 
 
 def to_trigger(event: Event, inputs: io.ActionInputs) -> Trigger:

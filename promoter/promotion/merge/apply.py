@@ -71,7 +71,11 @@ def target_states(
         try:
             info = target.lstat()
         except FileNotFoundError:
-            states[copy.project_path] = TargetState(exists=False)
+            # A new file git would ignore cannot be committed (for a DVC output: its .dvc file).
+            ignored = git_codes is not None and is_ignored(copy.project_path)
+            states[copy.project_path] = TargetState(
+                exists=False, git=GitState.IGNORED if ignored else GitState.ABSENT
+            )
             continue
         if stat.S_ISLNK(info.st_mode):
             states[copy.project_path] = TargetState(exists=True, symlink=True)

@@ -13,13 +13,15 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Final
 
 import yaml
 
-from promoter.config import ArtifactConfig, MergeConfig
+from promoter.config import MergeConfig
 from promoter.core.models import FlagValue, RunFile, RunFiles
+from promoter.promotion.merge.protected import Protection, allowed, protection
 
-_FORBIDDEN_TOP = (".git", ".guild", ".dvc", ".promoter")
+PROTECTED: Final = "{reason}: a run may not change it (merge.allow lists paths it may)"
 
 
 class FileKind(StrEnum):
@@ -41,6 +43,10 @@ class Copy:
     dvc: bool = False
     run_sha1: str | None = None
     content: bytes | None = None
+    protected: str | None = None
+    """Why git or a forge would act on this path: refused unless the target is identical."""
+    replaces: bool = False
+    """The copy replaces a file that exists (and differs: identical targets are skipped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +128,7 @@ def plan_merge(
     out = _Mapping()
     if config.sourcecode:
         for f in files.source:
-            _add(out, f, f.project_path, FileKind.SOURCE, config.exclude)
+            _add(out, f, f.project_path, FileKind.SOURCE, config)
     else:
         out.skips.extend(Skip(f.run_path, "merge.sourcecode is false") for f in files.source)
     for f in files.dependencies:
@@ -131,15 +137,18 @@ def plan_merge(
         elif not config.dependencies:
             out.skips.append(Skip(f.run_path, "a dependency (merge.dependencies is false)"))
         else:
-            _add(out, f, f.project_path, FileKind.DEPENDENCY, config.exclude)
-    _map_artifacts(out, files.generated, config.artifacts, config.exclude)
+            _add(out, f, f.project_path, FileKind.DEPENDENCY, config)
+    _map_artifacts(out, files.generated, config)
     if config.flags_file is not None and flags is not None:
         target = safe_relpath(config.flags_file)
         if target is None:
             out.refusals.append(Refusal(config.flags_file, "flags_file is outside the project"))
         else:
-            content = format_flags(flags, target)
-            out.files.append(Copy(None, target, FileKind.FLAGS, content=content))
+            keep, guarded = _guard(out, target, config.allow, skip=None)
+            if keep:
+                content = format_flags(flags, target)
+                copy = Copy(None, target, FileKind.FLAGS, content=content, protected=guarded)
+                out.files.append(copy)
     _refuse_duplicates(out)
     return MergePlan(tuple(out.files), tuple(out.skips), tuple(out.refusals))
 
@@ -149,7 +158,7 @@ def _add(
     f: RunFile,
     target: str | None,
     kind: FileKind,
-    exclude: Sequence[str],
+    config: MergeConfig,
     dvc: bool = False,
 ) -> None:
     run_path = safe_relpath(f.run_path)
@@ -160,19 +169,32 @@ def _add(
     if project_path is None:
         out.refusals.append(Refusal(target or f.run_path, "target path is outside the project"))
         return
-    top = project_path.split("/", 1)[0]
-    if top in _FORBIDDEN_TOP:
-        reason = f"promoter never writes into {top}/"
-        if kind is FileKind.ARTIFACT:
-            out.refusals.append(Refusal(project_path, reason))
-        else:
-            out.skips.append(Skip(f.run_path, reason, project_path))
-        return
-    pattern = _excluded(project_path, run_path, exclude)
+    pattern = _excluded(project_path, run_path, config.exclude)
     if pattern:
         out.skips.append(Skip(f.run_path, f"excluded by merge.exclude {pattern!r}", project_path))
         return
-    out.files.append(Copy(run_path, project_path, kind, dvc, f.sha1))
+    skip = None if kind is FileKind.ARTIFACT else f
+    keep, guarded = _guard(out, project_path, config.allow, skip)
+    if keep:
+        out.files.append(Copy(run_path, project_path, kind, dvc, f.sha1, protected=guarded))
+
+
+def _guard(
+    out: _Mapping, project_path: str, allow: Sequence[str], skip: RunFile | None
+) -> tuple[bool, str | None]:
+    """Whether ``project_path`` may be planned (refusals and skips are recorded in ``out``;
+    ``skip`` is the source file whose stale tool state is left out), and why a change to it
+    must still be refused when the target is not identical (``None``: no reason)."""
+    guard = protection(project_path)
+    if guard is None:
+        return True, None
+    if guard.kind is Protection.TOOL_STATE and skip is not None:
+        out.skips.append(Skip(skip.run_path, guard.reason, project_path))
+        return False, None
+    if guard.kind is not Protection.AUTOMATION:
+        out.refusals.append(Refusal(project_path, guard.reason))
+        return False, None
+    return True, None if allowed(project_path, allow) else guard.reason
 
 
 def _excluded(project_path: str, run_path: str, patterns: Sequence[str]) -> str | None:
@@ -182,14 +204,9 @@ def _excluded(project_path: str, run_path: str, patterns: Sequence[str]) -> str 
     return None
 
 
-def _map_artifacts(
-    out: _Mapping,
-    generated: Sequence[RunFile],
-    artifacts: Sequence[ArtifactConfig],
-    exclude: Sequence[str],
-) -> None:
+def _map_artifacts(out: _Mapping, generated: Sequence[RunFile], config: MergeConfig) -> None:
     used: set[str] = set()
-    for artifact in artifacts:
+    for artifact in config.artifacts:
         source = safe_relpath(artifact.from_.rstrip("/"))
         if source is None:
             out.refusals.append(Refusal(artifact.from_, "'from' escapes the run directory"))
@@ -204,7 +221,7 @@ def _map_artifacts(
             rest = f.run_path[len(source) :].lstrip("/")
             target = posixpath.join(artifact.to, rest) if rest else artifact.to
             used.add(f.run_path)
-            _add(out, f, target, FileKind.ARTIFACT, exclude, artifact.dvc)
+            _add(out, f, target, FileKind.ARTIFACT, config, artifact.dvc)
     out.skips.extend(
         Skip(f.run_path, "generated file not in merge.artifacts")
         for f in generated
@@ -212,7 +229,27 @@ def _map_artifacts(
     )
 
 
+STALE_OUTPUT: Final = "the run's snapshot of a generated output: written from its results"
+
+
 def _refuse_duplicates(out: _Mapping) -> None:
+    """Outputs (flags file, artifacts) own their paths: a source file at one is the run's
+    stale copy of an earlier promotion's output and is skipped; two outputs at one path, or
+    a file inside a DVC-tracked artifact, are refused."""
+    outputs = [c for c in out.files if c.kind in (FileKind.FLAGS, FileKind.ARTIFACT)]
+    output_paths = {c.project_path for c in outputs}
+    output_dirs = [c.project_path for c in outputs if c.dvc]
+    kept: list[Copy] = []
+    for copy in out.files:
+        source = copy.kind in (FileKind.SOURCE, FileKind.DEPENDENCY)
+        shadowed = copy.project_path in output_paths or any(
+            copy.project_path.startswith(d + "/") for d in output_dirs
+        )
+        if source and shadowed:
+            out.skips.append(Skip(copy.run_path or "", STALE_OUTPUT, copy.project_path))
+        else:
+            kept.append(copy)
+    out.files[:] = kept
     seen: dict[str, Copy] = {}
     for copy in out.files:
         first = seen.setdefault(copy.project_path, copy)
@@ -221,13 +258,20 @@ def _refuse_duplicates(out: _Mapping) -> None:
                 Refusal(
                     copy.project_path,
                     f"written twice (from {first.run_path or 'the flags'} and "
-                    f"{copy.run_path or 'the flags'}): check merge.artifacts",
+                    f"{copy.run_path or 'the flags'}): check merge.artifacts and "
+                    "merge.flags_file",
                 )
             )
-    dvc_dirs = [c.project_path for c in out.files if c.dvc]
     for copy in out.files:
-        if not copy.dvc and any(copy.project_path.startswith(d + "/") for d in dvc_dirs):
+        if not copy.dvc and any(copy.project_path.startswith(d + "/") for d in output_dirs):
             out.refusals.append(Refusal(copy.project_path, "inside a DVC-tracked artifact"))
+
+
+_IGNORED_NEW = "is ignored by git, so the commit would leave it out (--replace writes it anyway)"
+_IGNORED_NEW_DVC = (
+    "its .dvc file would be ignored by git, which `dvc add` refuses: "
+    "un-ignore its directory or change merge.artifacts"
+)
 
 
 def check_targets(
@@ -236,7 +280,9 @@ def check_targets(
     """Skip identical targets and refuse the ones a copy would clobber.
 
     A target with uncommitted changes (modified, staged or untracked) or ignored by git (a
-    DVC-managed model, say) is refused unless ``replace_changed``; a symlink is always refused.
+    DVC-managed model, say) is refused unless ``replace_changed``; so is a new file that git
+    would ignore (for a DVC output: whose ``.dvc`` file git would ignore), which the promotion
+    commit could not hold; a symlink is always refused.
     """
     copies: list[Copy] = []
     skips = list(plan.skips)
@@ -247,6 +293,8 @@ def check_targets(
             refusals.append(Refusal(copy.project_path, "the target is a symlink"))
         elif state.exists and state.identical:
             skips.append(Skip(copy.run_path or copy.project_path, "identical", copy.project_path))
+        elif copy.protected is not None:
+            refusals.append(Refusal(copy.project_path, PROTECTED.format(reason=copy.protected)))
         elif state.exists and not replace_changed and state.git is GitState.CHANGED:
             refusals.append(
                 Refusal(copy.project_path, "has uncommitted changes (commit or stash them)")
@@ -256,6 +304,10 @@ def check_targets(
         elif state.exists and not replace_changed and state.git is GitState.IGNORED:
             refusals.append(
                 Refusal(copy.project_path, "is ignored by git (not source); use --replace")
+            )
+        elif not replace_changed and state.git is GitState.IGNORED:
+            refusals.append(
+                Refusal(copy.project_path, _IGNORED_NEW_DVC if copy.dvc else _IGNORED_NEW)
             )
         else:
             copies.append(copy)

@@ -23,7 +23,7 @@ from promoter.core.models import Run
 
 log = logging.getLogger("promoter")
 
-FORMAT = 1
+FORMAT = 2  # 2: batch runs' ops as Guild shows them (iris-svm:train+)
 Signature = tuple[object, ...]
 Entries = dict[str, tuple[Signature, Run]]
 _WATCHED = ("exit_status", "label", "tags")

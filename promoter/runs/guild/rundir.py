@@ -53,6 +53,8 @@ def read_run(root: str, name: str) -> Run | None:
         raise CorruptRun("no attributes (.guild/attrs is missing)")
     attrs = AttrReader(f"{guild_dir}/attrs/")
     op = _op_name(_read_text(f"{guild_dir}/opref") or "")
+    if "proto" in guild_names:
+        op = _batch_op_name(guild_dir, op)
     exit_status = attrs.integer("exit_status")
     vcs_commit = attrs.text("vcs_commit")
     source_commit, dirty = parse_vcs_commit(vcs_commit)
@@ -179,6 +181,15 @@ def _op_name(opref: str) -> str:
         raise CorruptRun(f"opref is malformed: {opref.strip()[:80]!r}")
     model, op = parts[2], parts[3]
     return f"{model}:{op}" if model else op
+
+
+def _batch_op_name(guild_dir: str, op: str) -> str:
+    """A batch run as Guild shows it: its prototype's op, ``+``, then the optimizer if any
+    (``iris-svm:train+``, ``train+skopt:random``; guild/run_util.py ``_apply_batch_desc``)."""
+    proto = _read_text(f"{guild_dir}/proto/.guild/opref")
+    if not proto:
+        return op
+    return _op_name(proto) + ("" if op.startswith("+") else "+") + op
 
 
 def _status(guild_dir: str, names: set[str], exit_status: int | None) -> RunStatus:
