@@ -292,7 +292,8 @@ def test_other_errors_say_what_was_being_done(world: World, caplog) -> None:
     caplog.set_level(logging.WARNING)
     with pytest.raises(GitLabApiError) as caught:
         world.forge.update(99, draft())
-    assert str(caught.value).startswith("GitLab API error 404 while trying to update")
+    expected = "GitLab API error 404 while trying to read merge request !99: 404 Not found"
+    assert str(caught.value) == expected
     world.server.fail_next("POST", r"/merge_requests$", status=400, body={"message": ["bad"]})
     with pytest.raises(GitLabApiError, match="open the merge request: bad"):
         world.forge.create(draft())
@@ -332,3 +333,31 @@ def test_a_description_over_gitlabs_limit_is_refused_with_its_reason(world: Worl
     assert caught.value.status == 400
     assert "description is too long (maximum is 1048576 characters)" in str(caught.value)
     assert world.mrs() == []
+
+
+def test_an_update_adds_what_is_missing_and_keeps_what_people_added(world: World) -> None:
+    made = world.forge.create(draft(assignees=("alice",), reviewers=("mo",)))
+    mr = world.project.merge_requests[made.number]
+    rita = world.server.state.user_named("rita")
+    assert rita is not None
+    mr.labels = ["approved"]  # a person relabelled it, and reassigned it
+    mr.assignee_ids = [rita.id]
+    world.server.clear_requests()
+    pull = world.forge.update(made.number, draft(assignees=("alice",), reviewers=("mo",)))
+    assert sorted(mr.labels) == ["approved", "ml", "model-promotion"]
+    users = world.server.state.users
+    assert [users[i].username for i in mr.assignee_ids] == ["rita", "alice"]
+    assert [users[i].username for i in mr.reviewer_ids] == ["mo"]
+    (put,) = world.server.calls("PUT")
+    assert put.body is not None and set(put.body) == {"add_labels", "assignee_ids"}
+    assert (pull.labels, pull.assignees, pull.reviewers) == (
+        ("approved", "ml", "model-promotion"),
+        ("rita", "alice"),
+        ("mo",),
+    )
+    world.server.clear_requests()
+    world.forge.update(made.number, draft(assignees=("alice",), reviewers=("mo",)))
+    assert world.server.calls("PUT") == []  # nothing differs: nothing written, nobody notified
+    mr.state = "merged"
+    (merged,) = world.forge.pulls(BRANCH, PullState.CLOSED)
+    assert merged.merged and merged.state is PullState.CLOSED

@@ -137,8 +137,16 @@ class GitLabForge:
         return pull
 
     def update(self, number: int, draft: PullRequestDraft) -> PullRequest:
-        """Make an open MR say what the draft says (one ``PUT``)."""
-        fields = self._fields(draft)
+        """Make an open MR say what the draft says, changing only what differs, in one
+        ``PUT`` or none: labels and people are added, never taken away (people's own stay),
+        and nobody is asked to review twice."""
+        current = self._call(
+            lambda: self._project.mergerequests.get(number).asdict(),
+            f"read merge request !{number}",
+        )
+        fields = self._changes(current, draft)
+        if not fields:
+            return _pull(current)
         data = self._call(
             lambda: self._project.mergerequests.update(number, fields),
             f"update merge request !{number}",
@@ -228,16 +236,34 @@ class GitLabForge:
     # --- helpers --------------------------------------------------------------------------
 
     def _fields(self, draft: PullRequestDraft) -> dict[str, Any]:
-        title = _DRAFT.sub("", draft.title)
-        data: dict[str, Any] = {
-            "title": DRAFT_PREFIX + title if draft.draft else title,
-            "description": draft.body,
-        }
+        """A new MR's title, description, labels and people."""
+        data: dict[str, Any] = {"title": _title(draft), "description": draft.body}
         if draft.labels:
             data["labels"] = ",".join(draft.labels)
         for key, names in (("assignee_ids", draft.assignees), ("reviewer_ids", draft.reviewers)):
             if names:
                 data[key] = self._user_ids(key.split("_")[0] + "s", names)
+        return data
+
+    def _changes(self, current: Mapping[str, Any], draft: PullRequestDraft) -> dict[str, Any]:
+        """What an open MR lacks of the draft (GitLab sets people by id lists: ours are added
+        to those already there)."""
+        data: dict[str, Any] = {}
+        if current.get("title") != _title(draft):
+            data["title"] = _title(draft)
+        if (current.get("description") or "") != draft.body:
+            data["description"] = draft.body
+        missing = [label for label in draft.labels if label not in _labels(current)]
+        if missing:
+            data["add_labels"] = ",".join(missing)
+        for key, people, names in (
+            ("assignee_ids", "assignees", draft.assignees),
+            ("reviewer_ids", "reviewers", draft.reviewers),
+        ):
+            have = [int(u["id"]) for u in current.get(people) or [] if isinstance(u, Mapping)]
+            wanted = [i for i in self._user_ids(people, names) if i not in have] if names else []
+            if wanted:
+                data[key] = have + wanted
         return data
 
     def _user_ids(self, key: str, names: Sequence[str]) -> list[int]:
@@ -309,13 +335,31 @@ def _note_by(data: Mapping[str, Any], username: str, body: str) -> bool:
     return author.get("username") == username and data.get("body") == body
 
 
+def _title(draft: PullRequestDraft) -> str:
+    title = _DRAFT.sub("", draft.title)
+    return DRAFT_PREFIX + title if draft.draft else title
+
+
+def _labels(data: Mapping[str, Any]) -> list[str]:
+    """Label names (GitLab lists names, or objects with ``with_labels_details``)."""
+    return [str(x.get("name") if isinstance(x, Mapping) else x) for x in data.get("labels") or []]
+
+
+def _usernames(data: Mapping[str, Any], field: str) -> tuple[str, ...]:
+    return tuple(str(u.get("username")) for u in data.get(field) or [] if isinstance(u, Mapping))
+
+
 def _pull(data: Mapping[str, Any]) -> PullRequest:
-    state = PullState.OPEN if data.get("state") in ("opened", "locked") else PullState.CLOSED
+    state = data.get("state")
     return PullRequest(
-        int(data["iid"]),
-        str(data.get("web_url") or ""),
-        str(data.get("source_branch") or ""),
-        str(data.get("title") or ""),
-        str(data.get("description") or ""),
-        state,
+        number=int(data["iid"]),
+        url=str(data.get("web_url") or ""),
+        branch=str(data.get("source_branch") or ""),
+        title=str(data.get("title") or ""),
+        body=str(data.get("description") or ""),
+        state=PullState.OPEN if state in ("opened", "locked") else PullState.CLOSED,
+        merged=state == "merged",
+        labels=tuple(_labels(data)),
+        assignees=_usernames(data, "assignees"),
+        reviewers=_usernames(data, "reviewers"),
     )

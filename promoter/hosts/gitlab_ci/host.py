@@ -18,9 +18,10 @@ from typing import Final, TextIO
 
 from promoter.errors import PromoterError
 from promoter.forges.registry import gitlab_target
-from promoter.hosts.base import HostContext
+from promoter.hosts.base import HostContext, needs_a_human
 from promoter.hosts.gitlab_ci import job_io
 from promoter.hosts.gitlab_ci.event import read_trigger, variables
+from promoter.promotion.promote import PromoteResult
 from promoter.triggers.result import TriggerResult
 
 log = logging.getLogger("promoter")
@@ -28,6 +29,7 @@ log = logging.getLogger("promoter")
 DEFAULT_DOTENV: Final = "promoter.env"
 SECTION: Final = "promoter"
 BODY_SECTION: Final = "promoter_body"
+WARNING, RESET = "\x1b[33;1m", "\x1b[0m"
 
 
 class GitLabCi:
@@ -73,17 +75,16 @@ class GitLabCi:
                 "PROMOTER_RUN_ID": (promotion.run_id if promotion else None) or "",
                 "PROMOTER_MR_IID": str((promotion.pr_number if promotion else None) or ""),
                 "PROMOTER_MR_URL": (promotion.pr_url if promotion else None) or "",
-                "PROMOTER_MODEL_MD5": json.dumps(
-                    dict(promotion.model_md5) if promotion else {},
-                    sort_keys=True,
-                    separators=(",", ":"),
-                ),
+                "PROMOTER_MODEL_MD5": _json(dict(promotion.model_md5) if promotion else {}),
+                "PROMOTER_TRACKS": _json([_track(p) for p in result.promotions]),
             }
         )
         if promotion is not None and promotion.body:
             header = "merge request description"
             self._write(job_io.section(BODY_SECTION, header, promotion.body, self._now()))
-        self._write(f"promoter: {result.decision}: {job_io.one_line(result.summary)}\n")
+        line = f"promoter: {result.decision}: {job_io.one_line(result.summary)}"
+        # A refusal or conflict waits for someone: yellow, so that it is seen (the job fails).
+        self._write(f"{WARNING}{line}{RESET}\n" if needs_a_human(result) else line + "\n")
 
     def fail(self, error: PromoterError) -> None:
         """``PROMOTER_DECISION=failed``; the error itself is the one line the CLI prints."""
@@ -107,6 +108,21 @@ class GitLabCi:
 
     def _now(self) -> int:
         return int(self._clock())
+
+
+def _json(value: object) -> str:
+    """Compact JSON on one line, as a dotenv value must be."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _track(result: PromoteResult) -> dict[str, object]:
+    return {
+        "track": result.track,
+        "decision": result.decision.value,
+        "run_id": result.run_id,
+        "mr_iid": result.pr_number,
+        "mr_url": result.pr_url,
+    }
 
 
 def project_dir(env: Mapping[str, str]) -> Path:
