@@ -35,7 +35,7 @@ TARGET_S = 1.0
 def _event(work: Path, action: str) -> Path:
     payload = {
         "action": action,
-        "issue": {"number": 1, "title": "Model quality"},
+        "issue": {"number": 1, "title": "Model quality", "pull_request": {"url": "https://x/1"}},
         "comment": {"id": 77, "body": "/promote help", "user": {"login": "octocat"}},
         "repository": {"full_name": REPO},
     }

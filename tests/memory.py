@@ -116,6 +116,7 @@ class MemoryForge:
     """Pull requests, comments, reactions and roles in lists; every call is logged."""
 
     roles: Mapping[str, Role] = field(default_factory=dict)
+    bots: Collection[str] = ()
     pulls_: list[PullRequest] = field(default_factory=list)
     drafts: dict[int, PullRequestDraft] = field(default_factory=dict)
     comments: list[MemoryComment] = field(default_factory=list)
@@ -149,6 +150,11 @@ class MemoryForge:
         self.calls.append(f"comment {number}")
         self.comments.append(MemoryComment(number, 1000 + len(self.comments), body))
 
+    def reply(self, ref: CommentRef, body: str) -> None:
+        where = "" if ref.on_pull_request else " (issue)"
+        self.calls.append(f"comment {ref.number}{where}")
+        self.comments.append(MemoryComment(ref.number, 1000 + len(self.comments), body))
+
     def close(self, number: int) -> None:
         self.calls.append(f"close {number}")
         old = self._pull(number)
@@ -160,6 +166,9 @@ class MemoryForge:
     def role(self, user: str) -> Role:
         self.calls.append(f"role {user}")
         return self.roles.get(user, Role.NONE)
+
+    def is_bot(self, user: str) -> bool:
+        return user in self.bots
 
     def git_credentials(self) -> GitCredentials | None:
         return None

@@ -1,12 +1,13 @@
 """One contract every forge passes: the local forge, GitHub (PyGithub against the fake
-GitHub) and a forge written in the tests against the interface alone. A new forge joins by
-adding one factory to ``FORGES``."""
+GitHub), GitLab (python-gitlab against the fake GitLab) and a forge written in the tests
+against the interface alone. A new forge joins by adding one factory to ``FORGES``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from promoter.forges.base import (
 from promoter.forges.markers import find_promotion, marked_run, marker
 from promoter.forges.registry import ForgeTarget, make_forge
 from tests.fakegithub import Comment, FakeGitHub
+from tests.fakegitlab import DEFAULT_TOKEN, DEVELOPER, REPORTER, FakeGitLab
 from tests.memory import MemoryForge
 from tests.repos import commit_all, git, make_repo_with_bare_remote
 
@@ -86,6 +88,29 @@ def _github(tmp_path: Path, server: FakeGitHub) -> Subject:
     return Subject(forge, "writer", comment_on, reactions)
 
 
+def _gitlab(tmp_path: Path, server: FakeGitLab) -> Subject:
+    work, bare = make_repo_with_bare_remote(tmp_path)
+    (work / "model.txt").write_text("a promotion\n")
+    commit_all(work, "A promotion")
+    for name in (BRANCH, "other"):
+        git(work, "push", "-q", "origin", f"HEAD:refs/heads/{name}")
+    project = server.state.add_project(REPO, bare=bare)
+    server.state.set_access(project, "writer", DEVELOPER)
+    server.state.set_access(project, "reader", REPORTER)
+    forge = make_forge(
+        ForgeTarget("gitlab", repository=REPO, token=DEFAULT_TOKEN, server_url=server.url)
+    )
+
+    def comment_on(number: int, body: str) -> CommentRef:
+        note = server.state.add_note(project, project.merge_requests[number], body, author="writer")
+        return CommentRef(number, note.id)
+
+    def reactions(ref: CommentRef) -> list[str]:
+        return [a.name for a in project.notes[ref.comment_id].awards]
+
+    return Subject(forge, "writer", comment_on, reactions)
+
+
 def _memory(tmp_path: Path, server: FakeGitHub) -> Subject:
     forge = MemoryForge(roles={"writer": Role.WRITE})
 
@@ -99,16 +124,19 @@ def _memory(tmp_path: Path, server: FakeGitHub) -> Subject:
     return Subject(forge, "writer", comment_on, reactions)
 
 
-FORGES: dict[str, Callable[[Path, FakeGitHub], Subject]] = {
+FORGES: dict[str, Callable[[Path, Any], Subject]] = {
     "local": _local,
     "github": _github,
+    "gitlab": _gitlab,
     "memory": _memory,
 }
+SERVERS = {"gitlab": "fake_gitlab"}  # the fake each forge talks to (default: fake GitHub)
 
 
 @pytest.fixture(params=sorted(FORGES))
-def subject(request, tmp_path, fake_github) -> Iterator[Subject]:
-    yield FORGES[request.param](tmp_path, fake_github)
+def subject(request, tmp_path) -> Iterator[Subject]:
+    server = request.getfixturevalue(SERVERS.get(request.param, "fake_github"))
+    yield FORGES[request.param](tmp_path, server)
 
 
 def draft(run: str = RUN, title: str = "Promote train", branch: str = BRANCH) -> PullRequestDraft:
@@ -168,6 +196,7 @@ def test_reactions_land_on_the_comment(subject: Subject) -> None:
     forge.react(ref, Reaction.EYES)
     forge.react(ref, Reaction.ROCKET)
     assert subject.reactions(ref) == ["eyes", "rocket"]
+    forge.reply(ref, "Done.")
 
 
 def test_roles_are_ordered_and_a_stranger_has_none_or_more(subject: Subject) -> None:
@@ -175,6 +204,7 @@ def test_roles_are_ordered_and_a_stranger_has_none_or_more(subject: Subject) -> 
     assert forge.role(subject.writer) >= Role.WRITE
     assert Role.NONE < Role.READ < Role.TRIAGE < Role.WRITE < Role.MAINTAIN < Role.ADMIN
     assert forge.role("nobody-at-all") in set(Role)
+    assert not forge.is_bot(subject.writer)
 
 
 def test_limits_and_links(subject: Subject) -> None:

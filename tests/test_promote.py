@@ -13,6 +13,7 @@ import yaml
 from promoter.cli import main
 from tests.promotion import PROMOTION_CONFIG, make_promotion_repo
 from tests.repos import commit_all, dvc, dvc_exe, git, make_dvc_remote, make_repo_with_bare_remote
+from tests.test_render import Page, to_html
 
 pytestmark = pytest.mark.slow
 
@@ -191,7 +192,8 @@ def test_commits_by_someone_else_on_the_branch_are_never_overwritten(guild_world
     git(promo.work.parent, "clone", "-q", "-b", "promote/train", str(promo.bare), str(other))
     (other / "NOTES.md").write_text("reviewer notes\n")
     git(other, "add", "NOTES.md")
-    git(other, "-c", "user.name=R", "-c", "user.email=r@example.com", "commit", "-qm", "notes")
+    subject = "notes for @boss: !1 ~approved"  # anyone's text, posted back in a comment
+    git(other, "-c", "user.name=R", "-c", "user.email=r@example.com", "commit", "-qm", subject)
     git(other, "push", "-q", "origin", "promote/train")
     sha = promo.remote_sha("promote/train")
 
@@ -203,6 +205,8 @@ def test_commits_by_someone_else_on_the_branch_are_never_overwritten(guild_world
     assert promo.remote_sha("promote/train") == sha
     comments = json.loads((promo.forge / "pull-1.json").read_text())["comments"]
     assert "holds commits promoter did not make" in comments[-1]["body"]
+    page = Page(to_html(comments[-1]["body"]))
+    assert subject in page.text and "@boss" not in page.prose and "!1" not in page.prose
 
 
 def test_verify_names_what_the_remote_lacks(guild_world, promo, capsys):

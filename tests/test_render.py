@@ -32,7 +32,7 @@ from promoter.promotion.record import (
     ScalarRow,
     TriggerInfo,
 )
-from promoter.render.escape import code_span, link, md_escape, safe_url
+from promoter.render.escape import code_block, code_span, link, md_escape, safe_url
 from promoter.render.format import fmt_delta, fmt_number, fmt_size, fmt_time, fmt_value, short
 from promoter.render.html import render_html
 from promoter.render.markdown import builtin_template, render_body
@@ -286,7 +286,20 @@ CORPUS = [
     "$\\href{javascript:alert(1)}{x}$",
     "~~gone~~ ___ === ---",
     "<https://evil.example/autolink>",
+    # GitLab's references, and quick actions (a line starting with "/" is executed)
+    '!1 ~label ~"two words" %milestone %"v 1" $1 &1 #1',
+    "group/project!2 group/project#3 group&4 ^alert#5",
+    "[vulnerability:1] *iteration:2 [work_item:3] {+added+} [-removed-]",
+    "/merge",
+    "  /approve",
+    "x\n/assign @alice\n/label ~approved\r\n/close",
+    "/unassign\n```\n/merge\n```\n~~~\n/approve\n~~~",
 ]
+# GitLab's reference sigils followed by what makes a reference, outside code and links.
+GITLAB_REFERENCE = re.compile(
+    r"(?<![\w\u200b])(?:[@#!~%$&]|\*iteration:|\[\w+:|\{[+-]|\[[+-])(?=[\w\"])"
+)
+QUICK_ACTION = re.compile(r"^[ \t]*/", re.MULTILINE)
 
 
 def hostile(value: str) -> PromotionRecord:
@@ -354,8 +367,18 @@ def assert_inert(markdown: str, value: str, details: int, links: set[str]) -> No
     assert "@org/team" not in page.prose
     assert "@user" not in page.prose
     assert not re.search(r"(?<![\w\u200b])#\d", page.prose)
+    assert_gitlab_inert(markdown, page)
     if "onerror" in value:
         assert "onerror=alert(1)" in page.text
+
+
+def assert_gitlab_inert(markdown: str, page: Page | None = None) -> None:
+    """No GitLab reference in the rendered text, and no line GitLab would run as a quick
+    action, whatever fence or HTML block it is in (GitLab's parser skips only some)."""
+    page = page or Page(to_html(markdown))
+    found = [page.prose[m.start() : m.end() + 12] for m in GITLAB_REFERENCE.finditer(page.prose)]
+    assert found == []
+    assert QUICK_ACTION.findall(markdown) == []
 
 
 def our_links(record: PromotionRecord) -> set[str]:
@@ -443,6 +466,19 @@ def test_md_escape_examples() -> None:
     assert md_escape(None) == ""
     assert md_escape(0.5) == "0\\.5"
     assert md_escape("rtl\u202eevil") == "rtl&lt;U\\+202E&gt;evil"
+    assert md_escape("!1 ~l %m $1 &1") == (
+        "\\!&#8203;1 \\~&#8203;l %&#8203;m \\$&#8203;1 &amp;&#8203;1"
+    )
+    assert md_escape("a & b, 5 % off, wow!") == "a &amp; b, 5 % off, wow\\!"
+    assert md_escape(" /merge") == " &#47;merge"
+    assert md_escape("a/b /c") == "a/b /c"
+
+
+def test_a_code_block_never_holds_a_quick_action() -> None:
+    assert code_block("guild run train") == "```\nguild run train\n```"
+    assert code_block("a\n /merge\n@x <b>") == (
+        "<pre><code>a\n &#47;merge\n@x &lt;b&gt;</code></pre>"
+    )
 
 
 def test_code_span_fences() -> None:

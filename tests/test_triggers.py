@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from promoter.errors import PromoterError
 from promoter.forges.base import CommentRef, Role
 from promoter.forges.markers import find_promotion
 from promoter.render.escape import md_escape
 from promoter.settings import Settings, resolve_settings
 from promoter.triggers.commands import help_text
-from promoter.triggers.comment import REFUSED_PERMISSION
+from promoter.triggers.comment import NOT_ON_ISSUES, REFUSED_PERMISSION
 from promoter.triggers.context import TriggerContext
 from promoter.triggers.events import (
     IGNORED_ACTION,
@@ -24,6 +25,7 @@ from promoter.triggers.events import (
 from promoter.triggers.router import route
 from tests.memory import MEMORY_CONFIG, MemoryForge, MemoryStore, memory_id, memory_world
 from tests.repos import commit_all, git, make_repo_with_bare_remote
+from tests.test_render import CORPUS, Page, assert_gitlab_inert, to_html
 
 PR = 12
 ROLES = {"writer": Role.WRITE, "reader": Role.READ, "owner": Role.ADMIN}
@@ -107,6 +109,35 @@ def test_edits_and_bots_are_ignored_without_a_call(settings, store, changes, rea
     assert forge.calls == []
 
 
+def test_a_command_in_a_plain_issue_is_answered_in_the_issue(settings, store) -> None:  # type: ignore[no-untyped-def]
+    forge = MemoryForge(roles=ROLES, bots={"gitlab-bot"})
+    issue = comment("/promote", ref=CommentRef(3, 77, on_pull_request=False), on_pull_request=False)
+    result = fire(issue, settings, store, forge)
+    assert (result.decision, result.summary) == ("ignored", NOT_ON_ISSUES)
+    assert forge.calls == [
+        "react 77 eyes",
+        "role writer",
+        "comment 3 (issue)",
+        "react 77 confused",
+    ]
+    assert NOT_ON_ISSUES in forge.comments[0].body and store.materialized == []
+    calls = len(forge.calls)
+    bot = fire(comment("/promote", author="gitlab-bot"), settings, store, forge)
+    assert (bot.decision, bot.summary) == ("ignored", IGNORED_BOT.format(login="gitlab-bot"))
+    assert len(forge.calls) == calls  # a bot's command: nothing asked, nothing written
+
+
+def test_commands_on_issues_when_the_config_allows_them(tmp_path, store) -> None:  # type: ignore[no-untyped-def]
+    work, _ = make_repo_with_bare_remote(tmp_path)
+    (work / ".promoter.yml").write_text(MEMORY_CONFIG + "commands: {on_issues: true}\n")
+    commit_all(work, "promoter config")
+    git(work, "push", "-q", "origin", "main")
+    forge = MemoryForge(roles=ROLES)
+    issue = comment("/promote help", on_pull_request=False)
+    result = fire(issue, resolve_settings(work, env={}), store, forge)
+    assert result.decision == "help" and forge.reacted() == ["eyes", "rocket"]
+
+
 def test_compare_two_runs(settings, store) -> None:  # type: ignore[no-untyped-def]
     forge = MemoryForge(roles=ROLES)
     result = fire(
@@ -145,3 +176,28 @@ def test_other_events_are_ignored(settings, store) -> None:  # type: ignore[no-u
     result = fire(Trigger(kind=TriggerKind.OTHER, event="release"), settings, store, forge)
     assert result.decision == "ignored" and "'release'" in result.summary
     assert forge.calls == []
+
+
+class FailingStore(MemoryStore):
+    """A store whose listing fails with a message holding untrusted text."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([])
+        self.message = message
+
+    def list_runs(self, progress=None):  # type: ignore[no-untyped-def]
+        raise PromoterError(self.message)
+
+
+@pytest.mark.parametrize("value", CORPUS)
+def test_replies_keep_hostile_text_inert(settings, store, value) -> None:  # type: ignore[no-untyped-def]
+    forge = MemoryForge(roles=ROLES)
+    fire(comment(f"/promote {value}"), settings, store, forge)
+    with pytest.raises(PromoterError):
+        fire(comment("/promote"), settings, FailingStore(value), forge)
+    fire(comment(f"/promote {value}", on_pull_request=False), settings, store, forge)
+    assert len(forge.comments) == 3
+    for reply in forge.comments:
+        page = Page(to_html(reply.body))
+        assert_gitlab_inert(reply.body, page)
+        assert "@user" not in page.prose and "@org/team" not in page.prose

@@ -214,11 +214,12 @@ def merge(settings: Settings, run_id: str, preview: bool, replace_changed: bool)
 @click.option("--dry-run", is_flag=True, help="Do everything but store, push and open the PR.")
 @click.option(
     "--forge",
-    type=click.Choice(["local", "github"]),
+    type=click.Choice(["local", "github", "gitlab"]),
     default="local",
     show_default=True,
     help="Where the PR is opened (local: files under --forge-dir; github: GITHUB_REPOSITORY "
-    "with GITHUB_TOKEN, GITHUB_API_URL for Enterprise).",
+    "with GITHUB_TOKEN, GITHUB_API_URL for Enterprise; gitlab: CI_PROJECT_PATH with "
+    "PROMOTER_TOKEN or GITLAB_TOKEN, CI_SERVER_URL for self-managed).",
 )
 @click.option(
     "--forge-dir",

@@ -60,10 +60,14 @@ class GitCredentials:
 
 @dataclass(frozen=True, slots=True)
 class CommentRef:
-    """Where a comment is: the pull request or issue ``number`` and the comment's own id."""
+    """Where a comment is: the pull request or issue ``number`` and the comment's own id.
+
+    ``on_pull_request`` tells a pull (merge) request's conversation from a plain issue's: on
+    GitLab they are numbered apart and reached by different endpoints."""
 
     number: int
     comment_id: int
+    on_pull_request: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,10 @@ class Forge(Protocol):
         """Add a comment to a PR or issue."""
         ...
 
+    def reply(self, ref: CommentRef, body: str) -> None:
+        """Answer a comment in its own conversation: the PR's, or the plain issue's."""
+        ...
+
     def close(self, number: int) -> None:
         """Close a PR without merging it."""
         ...
@@ -133,6 +141,11 @@ class Forge(Protocol):
 
     def role(self, user: str) -> Role:
         """The user's role in the repository, asked of the forge (never of an event)."""
+        ...
+
+    def is_bot(self, user: str) -> bool:
+        """Whether ``user`` is a bot or the account the forge's token acts as: their comments
+        are never commands. Asked before the bot writes anything."""
         ...
 
     def git_credentials(self) -> GitCredentials | None:

@@ -149,6 +149,10 @@ class GitHubForge:
         """A comment on a PR or issue."""
         self._call(lambda: self.repo.get_issue(number).create_comment(body))
 
+    def reply(self, ref: CommentRef, body: str) -> None:
+        """A comment in the conversation of ``ref`` (PRs and issues share GitHub's numbers)."""
+        self.comment(ref.number, body)
+
     def close(self, number: int) -> None:
         """Close a PR without merging it."""
         self._call(lambda: self.repo.get_pull(number).edit(state="closed"))
@@ -178,6 +182,11 @@ class GitHubForge:
         if name.upper() not in Role.__members__:
             name = self._call(lambda: self.repo.get_collaborator_permission(user))
         return Role.named(name) if name.upper() in Role.__members__ else Role.NONE
+
+    def is_bot(self, user: str) -> bool:
+        """GitHub Apps (the workflow's own token included) comment as ``<name>[bot]``; the
+        event already says ``type: Bot``, so nothing is asked of the API."""
+        return user.lower().endswith("[bot]")
 
     def git_credentials(self) -> GitCredentials:
         """The token, as GitHub takes it over HTTPS (App installation tokens, PATs and the

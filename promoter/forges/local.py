@@ -61,6 +61,10 @@ class LocalForge:
         data["comments"].append({"body": body, "created": _now()})
         self._write_json(number, data)
 
+    def reply(self, ref: CommentRef, body: str) -> None:
+        """A comment on the PR file (a local forge has no issues)."""
+        self.comment(ref.number, body)
+
     def close(self, number: int) -> None:
         """Mark a PR closed."""
         data = self._load(number)
@@ -78,6 +82,10 @@ class LocalForge:
     def role(self, user: str) -> Role:
         """Whoever runs promoter on local files owns them."""
         return Role.ADMIN
+
+    def is_bot(self, user: str) -> bool:
+        """No bots write local files."""
+        return False
 
     def git_credentials(self) -> GitCredentials | None:
         """Git's own configuration pushes: there is no server."""

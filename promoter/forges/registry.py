@@ -21,6 +21,9 @@ ForgeName = Literal["local", "github", "gitlab"]
 FORGE_NAMES: Final[tuple[ForgeName, ...]] = ("local", "github", "gitlab")
 
 GITHUB_FROM_ENV: Final = "--forge github needs GITHUB_REPOSITORY (owner/name) and GITHUB_TOKEN"
+GITLAB_FROM_ENV: Final = (
+    "--forge gitlab needs CI_PROJECT_PATH (group/project) and PROMOTER_TOKEN (or GITLAB_TOKEN)"
+)
 NOT_YET: Final = "forge {name!r} is not available yet"
 
 
@@ -60,6 +63,19 @@ def make_forge(target: ForgeTarget) -> Forge:
                 server_url=target.server_url or "https://github.com",
             ).paced(target.pacing)
         )
+    if target.kind == "gitlab":
+        from promoter.forges.gitlab import GitLabForge, GitLabSettings
+
+        if not target.repository or not target.token:
+            raise UsageError(GITLAB_FROM_ENV)
+        return GitLabForge(
+            GitLabSettings(
+                project=target.repository,
+                token=target.token,
+                server_url=target.server_url or "https://gitlab.com",
+                api_url=target.api_url,
+            )
+        )
     raise UsageError(NOT_YET.format(name=target.kind))
 
 
@@ -67,7 +83,8 @@ def target_from_env(
     kind: ForgeName, env: Mapping[str, str], directory: Path | None = None
 ) -> ForgeTarget:
     """A forge for ``promoter promote --forge`` outside CI, from the environment
-    (GitHub: ``GITHUB_REPOSITORY``, ``GITHUB_TOKEN``, ``GITHUB_API_URL`` for Enterprise)."""
+    (GitHub: ``GITHUB_REPOSITORY``, ``GITHUB_TOKEN``, ``GITHUB_API_URL`` for Enterprise;
+    GitLab: the job's own variables, see :func:`gitlab_target`)."""
     if kind == "github":
         return ForgeTarget(
             kind,
@@ -77,7 +94,23 @@ def target_from_env(
             server_url=env.get("GITHUB_SERVER_URL"),
             pacing=pacing(env),
         )
+    if kind == "gitlab":
+        return gitlab_target(env)
     return ForgeTarget(kind, directory=directory)
+
+
+def gitlab_target(env: Mapping[str, str]) -> ForgeTarget:
+    """The project of a GitLab CI job: ``CI_PROJECT_PATH`` on ``CI_SERVER_URL`` (default
+    gitlab.com; a relative URL root included) through ``CI_API_V4_URL``, with
+    ``PROMOTER_TOKEN``, else ``GITLAB_TOKEN`` (``CI_JOB_TOKEN`` cannot open merge requests)."""
+    server = env.get("CI_SERVER_URL", "").strip().rstrip("/") or "https://gitlab.com"
+    return ForgeTarget(
+        "gitlab",
+        repository=env.get("CI_PROJECT_PATH", "").strip() or None,
+        token=(env.get("PROMOTER_TOKEN") or env.get("GITLAB_TOKEN") or "").strip() or None,
+        api_url=env.get("CI_API_V4_URL", "").strip() or None,
+        server_url=server,
+    )
 
 
 def pacing(env: Mapping[str, str]) -> float:

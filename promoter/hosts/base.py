@@ -16,7 +16,7 @@ from promoter.errors import PromoterError
 from promoter.forges.registry import ForgeTarget
 from promoter.settings import Settings
 from promoter.triggers.events import Trigger
-from promoter.triggers.result import TriggerResult
+from promoter.triggers.result import BotOutcome, TriggerResult
 
 log = logging.getLogger("promoter")
 
@@ -77,9 +77,12 @@ def run_event(host: CiHost) -> int:
     try:
         context = host.read()
         log.info("%s: event %s", host.name, context.trigger.event)
-        forge = make_forge(context.forge)
-        store = open_store(context.settings)
-        result = route(TriggerContext(context.trigger, context.settings, forge, store))
+        if context.trigger.ignored is not None:
+            result = TriggerResult(BotOutcome.IGNORED, context.trigger.ignored)
+        else:
+            forge = make_forge(context.forge)
+            store = open_store(context.settings)
+            result = route(TriggerContext(context.trigger, context.settings, forge, store))
     except PromoterError as e:
         host.fail(e)
         raise

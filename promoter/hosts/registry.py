@@ -10,8 +10,12 @@ from promoter.hosts.base import CiHost
 
 
 def detect_host(env: Mapping[str, str], out: TextIO | None = None) -> CiHost:
-    """The host whose variables are set; GitHub Actions otherwise, whose reader then says
+    """GitLab CI when ``GITLAB_CI=true``; GitHub Actions otherwise, whose reader then says
     which variable is missing."""
+    if env.get("GITLAB_CI") == "true":
+        from promoter.hosts.gitlab_ci.host import GitLabCi
+
+        return GitLabCi(env, out or sys.stdout)
     from promoter.hosts.github_actions.host import GitHubActions
 
     return GitHubActions(env, out or sys.stdout)

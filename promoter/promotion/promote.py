@@ -24,6 +24,7 @@ from promoter.promotion.naming import branch_name, title_of
 from promoter.promotion.planner import CLOSED_STALE, SUPERSEDED, Action, Facts, Plan, plan
 from promoter.promotion.record import PrInfo, PromotionRecord, TriggerInfo
 from promoter.promotion.record_builder import record_path
+from promoter.render.escape import code_span
 from promoter.runs.base import RunStore
 from promoter.settings import Settings
 from promoter.tools.git import CommitInfo, Git, is_relative_path, path_prefix
@@ -420,8 +421,10 @@ def _foreign_commits(git: Git, remote: str, branch: str, base_ref: str, sha: str
     forge's "Update branch" button) is not someone's work: the branch is rebuilt on the base.
     """
     git.fetch(remote, [f"+refs/heads/{branch}:refs/promoter/branches/{branch}"])
+    # Authors and subjects are anyone's text, posted back in a comment: a code span keeps them
+    # inert (no mention, no reference, no quick action on either forge).
     return [
-        f"{c.sha[:8]} ({c.author_name}: {c.subject})"
+        code_span(f"{c.sha[:8]} ({c.author_name}: {c.subject})")
         for c in git.commits_between(base_ref, sha)
         if RUN_TRAILER not in c.trailers and not _base_merged_in(git, c, base_ref)
     ]

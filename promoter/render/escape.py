@@ -1,4 +1,10 @@
-"""Making untrusted values inert in GitHub Markdown and in the HTML it becomes."""
+"""Making untrusted values inert in GitHub's and GitLab's Markdown and in the HTML it becomes.
+
+Inert means: shown as their literal text, never structure, never a reference or mention
+(GitHub: ``@user``, ``#1``; GitLab also ``!1``, ``~label``, ``%milestone``, ``$1``, ``&1``,
+``*iteration:1``, ``[vulnerability:1]``), and never a GitLab quick action (a line starting with
+``/`` in a description or note is executed: ``/merge``, ``/approve``, ``/assign``).
+"""
 
 from __future__ import annotations
 
@@ -38,6 +44,13 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # Bidi controls reorder what a reviewer sees ("Trojan Source"): show them instead.
 _BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 ZWSP = "&#8203;"
+# Sigils of GitHub's and GitLab's references (and GitLab's inline diff, `{+ +}` `[- -]`): GitLab
+# and GitHub find them in the rendered text, after Markdown, so a backslash does not stop them;
+# a zero-width space between a sigil and what follows it does.
+_SIGILS = frozenset("@#!~%$&*[{")
+# A quick action is a line whose first character is "/"; the entity shows the same slash.
+SLASH = "&#47;"
+_QUICK_ACTION = re.compile(r"^([ \t]*)/", re.MULTILINE)
 
 
 def _visible(text: str) -> str:
@@ -59,22 +72,25 @@ def md_escape(value: object) -> str:
 
 def _escape_text(text: str, *, mentions: bool) -> str:
     out = []
-    for ch in text:
+    first = len(text) - len(text.lstrip(" \t"))
+    for i, ch in enumerate(text):
         if ch in _MD_PUNCT:
             out.append("\\" + ch)
+        elif ch == "/" and mentions and i == first:
+            out.append(SLASH)  # the first thing on a line a template may start with this value
         else:
             out.append(_ENTITIES.get(ch, ch))
+        # Outside code: GitHub and GitLab link references in the rendered text (GitHub only
+        # @user and #1), not inside code spans, so code keeps its exact text. A zero-width space
+        # after the sigil breaks the reference (as Dependabot and Renovate do for mentions).
+        after = text[i + 1 : i + 2]
+        if mentions and ch in _SIGILS and (ch == "@" or (after and not after.isspace())):
+            out.append(ZWSP)
     escaped = "".join(out)
     indent = escaped[: len(escaped) - len(escaped.lstrip(" \t"))]
     if "\t" in indent or len(indent) >= 4:
         # At the start of a line, a tab or four spaces would begin an indented code block.
         escaped = "".join(f"&#{ord(c)};" for c in indent) + escaped[len(indent) :]
-    if mentions:
-        # GitHub links @user, @org/team and #123 in the rendered HTML text, after Markdown, so
-        # backslashes do not stop it; a zero-width space after the sigil does (as Dependabot and
-        # Renovate do). GitHub never links them inside code, so code spans keep the text exact.
-        escaped = escaped.replace("@", "@" + ZWSP)
-        escaped = re.sub(r"\\#(?=\d)", "\\#" + ZWSP, escaped)
     return escaped
 
 
@@ -100,10 +116,12 @@ def code_span(value: object) -> MdSafe:
 def code_block(value: object, info: str = "") -> MdSafe:
     """``value`` as a fenced code block (lines kept), for commands worth copying."""
     text = _visible(re.sub(r"\r\n?", "\n", "" if value is None else str(value)))
-    if "<!--" in text:
-        # No fake hidden marker in the raw body: an HTML block shows the same text, entities
-        # and all, and ends only at its own "</pre>" (the value's is escaped).
-        return MdSafe(f"<pre><code>{html.escape(text)}</code></pre>")
+    if "<!--" in text or _QUICK_ACTION.search(text):
+        # No fake hidden marker in the raw body, and no line GitLab would run as a quick action
+        # (it skips only some fences): an HTML block shows the same text, entities and all, and
+        # ends only at its own "</pre>" (the value's is escaped).
+        shown = _QUICK_ACTION.sub(lambda m: m.group(1) + SLASH, html.escape(text))
+        return MdSafe(f"<pre><code>{shown}</code></pre>")
     fence = "`" * max(3, _longest_run(text, "`") + 1)
     lang = re.sub(r"[^A-Za-z0-9_+-]", "", info)
     return MdSafe(f"{fence}{lang}\n{text}\n{fence}")

@@ -15,18 +15,22 @@ from promoter.promotion.promote import PromoteRequest, PromoteResult, promote_tr
 from promoter.render.escape import code_span, link, md_escape
 from promoter.triggers.commands import Command, CommandKind, help_text, parse_command
 from promoter.triggers.context import TriggerContext, trigger_info
-from promoter.triggers.events import CommentTrigger, TriggerKind, should_ignore
+from promoter.triggers.events import IGNORED_BOT, CommentTrigger, TriggerKind, should_ignore
 from promoter.triggers.result import BotOutcome, TriggerResult
 from promoter.triggers.router import handles
 
 log = logging.getLogger("promoter")
 
+PULL_REFERENCE: Final = {
+    "github": "pull request #{number}",
+    "gitlab": "merge request !{number}",
+}
 REFUSED_PERMISSION: Final = (
     "@{author} needs at least `{needed}` permission on this repository to run this command "
     "(has `{role}`)."
 )
 NOT_ON_ISSUES: Final = (
-    "promoter takes commands in pull request conversations only; nothing was done "
+    "promoter takes commands in pull (merge) request conversations only; nothing was done "
     "(`commands.on_issues: true` in the config allows them on issues)."
 )
 
@@ -43,6 +47,10 @@ def on_comment(context: TriggerContext) -> TriggerResult:
     command = parse_command(comment.body, prefix)
     assert command is not None
     forge = context.forge
+    if forge.is_bot(comment.author):
+        ignored = IGNORED_BOT.format(login=comment.author)
+        log.info("comment ignored: %s", ignored)
+        return TriggerResult(BotOutcome.IGNORED, ignored)
     forge.react(comment.ref, Reaction.EYES)
     try:
         result = _run(context, comment, command)
@@ -91,20 +99,24 @@ def _run(context: TriggerContext, comment: CommentTrigger, command: Command) -> 
         recreate=command.kind is CommandKind.RECREATE,
     )
     results = promote_tracks(context.settings, context.store, context.forge, request)
-    _reply(context, comment, command, "\n\n".join(_result_text(r) for r in results))
+    text = "\n\n".join(_result_text(r, context.forge.name) for r in results)
+    _reply(context, comment, command, text)
     return TriggerResult.of(results)
 
 
-def _result_text(outcome: PromoteResult) -> str:
+def _result_text(outcome: PromoteResult, forge: str) -> str:
     track = f"track {md_escape(outcome.track)}: " if outcome.track else ""
     line = f"{track}**{outcome.decision}**: {md_escape(outcome.summary)}"
     if outcome.pr_number:
-        line += f" — pull request #{outcome.pr_number}"
+        # As each forge links them: "#2" on GitLab would be issue 2.
+        line += " — " + PULL_REFERENCE.get(forge, PULL_REFERENCE["github"]).format(
+            number=outcome.pr_number
+        )
     return line
 
 
 def _reply(context: TriggerContext, comment: CommentTrigger, command: Command, text: str) -> None:
     lines = [f"> {code_span(command.text)}", "", text]
     if context.trigger.run_url:
-        lines += ["", link("workflow run", context.trigger.run_url)]
-    context.forge.comment(comment.ref.number, "\n".join(lines))
+        lines += ["", link("CI run", context.trigger.run_url)]
+    context.forge.reply(comment.ref, "\n".join(lines))

@@ -55,6 +55,9 @@ class Trigger:
     objective: str | None = None
     dry_run: bool = False
     comment: CommentTrigger | None = None
+    ignored: str | None = None
+    """Why this start is nothing for promoter, when the host can tell from its event alone
+    (a push pipeline, a system note): nothing is asked of the forge or the run store."""
 
 
 def should_ignore(trigger: Trigger, prefix: str = DEFAULT_PREFIX) -> str | None:

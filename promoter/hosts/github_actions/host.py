@@ -158,7 +158,7 @@ def to_trigger(event: Event, inputs: io.ActionInputs) -> Trigger:
         objective=objective,
         dry_run=dry_run,
         comment=CommentTrigger(
-            ref=CommentRef(comment.number, comment.id),
+            ref=CommentRef(comment.number, comment.id, comment.is_pull_request),
             action=comment.action,
             body=comment.body,
             author=comment.author,
