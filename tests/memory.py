@@ -124,6 +124,7 @@ class MemoryForge:
     name: str = "memory"
     body_limit: int = 65_536
     comment_limit: int = 65_536
+    pull_reference: str = "pull request #{number}"
 
     def pulls(self, branch: str, state: PullState = PullState.OPEN) -> Sequence[PullRequest]:
         self.calls.append(f"pulls {branch} {state}")

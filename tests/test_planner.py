@@ -111,7 +111,7 @@ def test_plan(given: Facts, action: Action, pr_number: int | None, replaces: str
 
 def test_messages_say_what_and_which() -> None:
     unchanged = plan(facts(open_pr=pr(WINNER), branch_exists=True))
-    assert unchanged.message == ALREADY_OPEN.format(number=7, run=WINNER[:8])
+    assert unchanged.message == ALREADY_OPEN.format(pr="pull request #7", run=WINNER[:8])
     commits = tuple(f"{i:08x} (Ann: fix {i})" for i in range(7))
     refused = plan(facts(branch_exists=True, foreign_commits=commits))
     unblock = UNBLOCK_NO_PR.format(base="main", prefix="/promote")
@@ -121,9 +121,13 @@ def test_messages_say_what_and_which() -> None:
     on_pr = plan(
         facts(branch_exists=True, foreign_commits=commits, open_pr=pr(OLD), prefix="/ship")
     )
-    assert "comment `/ship recreate` on PR #7" in on_pr.message
-    assert on_pr.message.endswith(UNBLOCK_ON_PR.format(base="main", prefix="/ship", number=7))
+    assert "comment `/ship recreate` on pull request #7" in on_pr.message
+    on_7 = UNBLOCK_ON_PR.format(base="main", prefix="/ship", pr="pull request #7")
+    assert on_pr.message.endswith(on_7)
     human = plan(facts(foreign_prs=(HUMAN, pr(None, 4))))
-    assert human.message == FOREIGN_PR.format(branch=BRANCH, number=3)
+    assert human.message == FOREIGN_PR.format(branch=BRANCH, pr="pull request #3")
     declined = plan(facts(declined=CLOSED))
-    assert declined.message == DECLINED.format(run=WINNER[:8], number=5, prefix="/promote")
+    on_5 = DECLINED.format(run=WINNER[:8], pr="pull request #5", prefix="/promote")
+    assert declined.message == on_5
+    on_gitlab = plan(facts(declined=CLOSED, pull_reference="merge request !{number}"))
+    assert "was declined in merge request !5" in on_gitlab.message

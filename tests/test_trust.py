@@ -144,7 +144,7 @@ def test_a_pr_promoter_did_not_open_is_never_pushed_to(tmp_path) -> None:
     forge.create(PullRequestDraft("WIP: my tweaks", "by a person", "promote/train", "main"))
     result = promote(repo.settings, memory_world(tmp_path), forge, PromoteRequest())
     assert result.decision is Outcome.REFUSED
-    assert result.summary == FOREIGN_PR.format(branch="promote/train", number=1)
+    assert result.summary == FOREIGN_PR.format(branch="promote/train", pr="pull request #1")
     assert repo.branch() == ""
     assert [c for c in forge.calls if c.startswith(("create", "update"))] == [
         "create promote/train"
@@ -159,7 +159,9 @@ def test_a_closed_promotion_declines_its_run_until_asked_by_id(tmp_path) -> None
     forge.close(first.pr_number)
     again = promote(repo.settings, store, forge, PromoteRequest())
     assert again.decision is Outcome.DECLINED
-    assert f"run {memory_id(2)[:8]} was declined in PR #{first.pr_number}" in again.summary
+    assert (
+        f"run {memory_id(2)[:8]} was declined in pull request #{first.pr_number}" in again.summary
+    )
     asked = promote(repo.settings, store, forge, PromoteRequest(run=memory_id(2)[:8]))
     assert asked.decision is Outcome.PROMOTED and asked.pr_number != first.pr_number
     better = memory_run(3, val_acc=0.99)
@@ -208,7 +210,8 @@ def test_update_branch_does_not_block_but_a_person_s_commit_does(tmp_path) -> No
     refused = promote(repo.settings, store, forge, PromoteRequest())
     assert refused.decision is Outcome.REFUSED
     assert "(Ann Reviewer: My tweak)" in refused.summary
-    assert f"comment `/promote recreate` on PR #{updated.pr_number}" in refused.summary
+    on_pr = f"comment `/promote recreate` on pull request #{updated.pr_number}"
+    assert on_pr in refused.summary
     assert forge.comments[-1].body == refused.summary
     recreated = promote(repo.settings, store, forge, PromoteRequest(recreate=True))
     assert recreated.decision is Outcome.UPDATED and recreated.run_id == best.id

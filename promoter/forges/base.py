@@ -110,6 +110,9 @@ class Forge(Protocol):
     """The longest PR body the forge accepts, in characters."""
     comment_limit: int
     """The longest comment the forge accepts, in characters."""
+    pull_reference: str
+    """How people name a pull request here, as a template: ``pull request #{number}``
+    (GitHub), ``merge request !{number}`` (GitLab); the forge links it."""
 
     def pulls(self, branch: str, state: PullState = PullState.OPEN) -> Sequence[PullRequest]:
         """Pull requests from ``branch`` of this repository in ``state``, newest first."""

@@ -76,6 +76,7 @@ class GitHubForge:
     name = "github"
     body_limit = BODY_LIMIT
     comment_limit = BODY_LIMIT
+    pull_reference = "pull request #{number}"
 
     def __init__(self, settings: GitHubSettings) -> None:
         from github import Auth, Github

@@ -87,6 +87,7 @@ class GitLabForge:
     name = "gitlab"
     body_limit = DESCRIPTION_LIMIT
     comment_limit = NOTE_LIMIT
+    pull_reference = "merge request !{number}"
 
     def __init__(self, settings: GitLabSettings, client: GitLabClient | None = None) -> None:
         self.settings = settings

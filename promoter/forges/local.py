@@ -35,6 +35,7 @@ class LocalForge:
     # As GitHub's, so that what the demo shows is what a GitHub PR would hold.
     body_limit = 65_536
     comment_limit = 65_536
+    pull_reference = "pull request #{number}"
 
     def __init__(self, root: Path) -> None:
         self.root = root

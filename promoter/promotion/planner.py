@@ -21,23 +21,23 @@ FOREIGN_COMMITS: Final = (
 )
 UNBLOCK_ON_PR: Final = (
     "To rebuild the branch on {base} anyway (those commits are dropped), comment "
-    "`{prefix} recreate` on PR #{number}; or delete the branch."
+    "`{prefix} recreate` on {pr}; or delete the branch."
 )
 UNBLOCK_NO_PR: Final = (
     "Delete the branch, or comment `{prefix} recreate` on a pull request to rebuild it on "
     "{base} (those commits are dropped)."
 )
 FOREIGN_PR: Final = (
-    "branch {branch} carries PR #{number}, which promoter did not open: promoter never pushes "
+    "branch {branch} carries {pr}, which promoter did not open: promoter never pushes "
     "to it. Close that PR or move it to another branch, or set pr.branch to another name."
 )
 DECLINED: Final = (
-    "run {run} was declined in PR #{number} (closed without merging): it is not proposed "
+    "run {run} was declined in {pr} (closed without merging): it is not proposed "
     "again until a better run exists; `{prefix} {run}` asks for it by id."
 )
 CLOSED_STALE: Final = "Closing: run {run} is no longer the one to promote. {summary}"
 SUPERSEDED: Final = "Run {old} is superseded by run {new}: {summary}"
-ALREADY_OPEN: Final = "PR #{number} already promotes run {run}"
+ALREADY_OPEN: Final = "{pr} already promotes run {run}"
 
 
 class Action(StrEnum):
@@ -88,6 +88,12 @@ class Facts:
     recreate: bool = False
     """Asked to rebuild the branch over commits promoter did not make."""
     prefix: str = "/promote"
+    pull_reference: str = "pull request #{number}"
+    """How the forge names a pull request (:attr:`Forge.pull_reference`)."""
+
+    def pr(self, pull: PullRequest) -> str:
+        """``pull`` as people on this forge name it."""
+        return self.pull_reference.format(number=pull.number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,16 +114,14 @@ def plan(facts: Facts) -> Plan:
     pr, run = facts.open_pr, facts.run_id
     if facts.foreign_prs:
         first = facts.foreign_prs[0]
-        text = FOREIGN_PR.format(branch=facts.branch, number=first.number)
+        text = FOREIGN_PR.format(branch=facts.branch, pr=facts.pr(first))
         return Plan(Action.REFUSE, message=text)
     if facts.declined is not None and not facts.explicit_run:
-        text = DECLINED.format(run=run[:8], number=facts.declined.number, prefix=facts.prefix)
+        text = DECLINED.format(run=run[:8], pr=facts.pr(facts.declined), prefix=facts.prefix)
         return Plan(Action.DECLINED, facts.declined, message=text)
     promoted = marked_run(pr.body) if pr is not None else None
     if pr is not None and facts.branch_exists and promoted == run and not facts.recreate:
-        return Plan(
-            Action.UNCHANGED, pr, message=ALREADY_OPEN.format(number=pr.number, run=run[:8])
-        )
+        return Plan(Action.UNCHANGED, pr, message=ALREADY_OPEN.format(pr=facts.pr(pr), run=run[:8]))
     if facts.branch_exists and facts.foreign_commits and not facts.recreate:
         return Plan(Action.REFUSE, pr, message=_foreign_commits(facts))
     if facts.dry_run:
@@ -142,7 +146,7 @@ def _nothing_to_promote(facts: Facts) -> Plan:
 def _foreign_commits(facts: Facts) -> str:
     pr = facts.open_pr
     if pr is not None:
-        unblock = UNBLOCK_ON_PR.format(base=facts.base, prefix=facts.prefix, number=pr.number)
+        unblock = UNBLOCK_ON_PR.format(base=facts.base, prefix=facts.prefix, pr=facts.pr(pr))
     else:
         unblock = UNBLOCK_NO_PR.format(base=facts.base, prefix=facts.prefix)
     shown = ", ".join(facts.foreign_commits[:5])

@@ -224,6 +224,7 @@ def _facts(
         explicit_run=request.run is not None,
         recreate=request.recreate,
         prefix=settings.config.commands.prefix,
+        pull_reference=forge.pull_reference,
     )
     if winner is None:
         return facts, None

@@ -21,10 +21,6 @@ from promoter.triggers.router import handles
 
 log = logging.getLogger("promoter")
 
-PULL_REFERENCE: Final = {
-    "github": "pull request #{number}",
-    "gitlab": "merge request !{number}",
-}
 REFUSED_PERMISSION: Final = (
     "@{author} needs at least `{needed}` permission on this repository to run this command "
     "(has `{role}`)."
@@ -99,19 +95,17 @@ def _run(context: TriggerContext, comment: CommentTrigger, command: Command) -> 
         recreate=command.kind is CommandKind.RECREATE,
     )
     results = promote_tracks(context.settings, context.store, context.forge, request)
-    text = "\n\n".join(_result_text(r, context.forge.name) for r in results)
+    text = "\n\n".join(_result_text(r, context.forge.pull_reference) for r in results)
     _reply(context, comment, command, text)
     return TriggerResult.of(results)
 
 
-def _result_text(outcome: PromoteResult, forge: str) -> str:
+def _result_text(outcome: PromoteResult, pull_reference: str) -> str:
     track = f"track {md_escape(outcome.track)}: " if outcome.track else ""
     line = f"{track}**{outcome.decision}**: {md_escape(outcome.summary)}"
     if outcome.pr_number:
-        # As each forge links them: "#2" on GitLab would be issue 2.
-        line += " — " + PULL_REFERENCE.get(forge, PULL_REFERENCE["github"]).format(
-            number=outcome.pr_number
-        )
+        # As the forge links them: "#2" on GitLab would be issue 2.
+        line += " — " + pull_reference.format(number=outcome.pr_number)
     return line
 
 
