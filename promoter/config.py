@@ -346,7 +346,8 @@ def _allowed_values(schema: type, path: str) -> tuple[str, ...]:
         if part.isdigit():
             hint = next(iter(get_args(hint)), hint)
             continue
-        hint = next((h for h in (hint, *get_args(hint)) if isinstance(h, type)), hint)
+        structs = (h for h in (hint, *get_args(hint)) if _is_struct(h))
+        hint = next(structs, hint)
         if not isinstance(hint, type) or not issubclass(hint, msgspec.Struct):
             return ()
         hint = get_type_hints(hint).get(part)
@@ -357,6 +358,10 @@ def _allowed_values(schema: type, path: str) -> tuple[str, ...]:
         if get_origin(candidate) is Literal:
             return tuple(str(a) for a in get_args(candidate))
     return ()
+
+
+def _is_struct(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, msgspec.Struct)
 
 
 def _yaml_problem(e: yaml.YAMLError) -> str:
