@@ -59,9 +59,12 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 
 @pytest.fixture
 def empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty local Guild home, and a run cache of this test's own (the session's may
+    already hold what this test must see fetched)."""
     home = tmp_path / "empty-guild-home"
     home.mkdir()
     monkeypatch.setenv("GUILD_HOME", str(home))
+    monkeypatch.setenv("PROMOTER_CACHE_DIR", str(tmp_path / "run-cache"))
     return home
 
 
