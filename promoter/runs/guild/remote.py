@@ -13,12 +13,9 @@ the paths asked for.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import weakref
@@ -28,13 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from promoter import __version__
-from promoter.core.models import Provenance, Run, RunFiles, RunStatus
+from promoter.core.models import Provenance, Run, RunFiles
 from promoter.errors import PromoterError, UsageError
 from promoter.runs.base import Progress, RunListing, SkippedRun
 from promoter.runs.forked import map_chunks
 from promoter.runs.guild import runcache
 from promoter.runs.guild.remoteindex import (
-    MARKER_FILES,
     PACKAGES_ATTR,
     PROVENANCE_ATTRS,
     RUN_ID,
@@ -42,12 +38,17 @@ from promoter.runs.guild.remoteindex import (
     group_runs,
     safe_path,
 )
+from promoter.runs.guild.remotemirror import (
+    ChunkParser,
+    sync_layout,
+    triage,
+    unchanged_objects,
+)
 from promoter.runs.guild.remotes import S3Remote, resolve_remote
 from promoter.runs.guild.rundir import (
     AttrReader,
     CorruptRun,
     python_version,
-    read_run,
     split_run_files,
 )
 from promoter.runs.guild.s3 import S3, S3Object
@@ -129,9 +130,10 @@ class RemoteRunStore:
         exist, and PromoterError when S3 does not answer.
         """
         mirror = self.mirror
-        meta_id = self.s3.get(self.remote.key("meta-id"))
+        found = self.s3.get(self.remote.key("meta-id"))
+        meta_id = found.decode(errors="replace").strip() if found is not None else None
         state = self._load_state()
-        if meta_id is not None and state is not None and state[0] == meta_id.decode():
+        if meta_id is not None and state is not None and state[0] == meta_id:
             log.debug("meta-id unchanged: the listing of %s is reused", self.remote.url)
             kept = sorted((run for _, run in state[1].values()), key=_newest_first)
             if progress is not None:
@@ -146,12 +148,12 @@ class RemoteRunStore:
             total = len(listed)
             if progress is not None:
                 progress(0, total)
-            reused, fresh, skipped = _triage(listed, cached)
+            reused, fresh, skipped = triage(listed, cached)
             if progress is not None:
                 progress(len(reused), total)
             self._fetch_meta(pool, [listed[i] for i in fresh], cached)
         parsed = map_chunks(
-            _ChunkParser(str(mirror / "meta")), [(i, listed[i].locked) for i in fresh]
+            ChunkParser(str(mirror / "meta")), [(i, listed[i].locked) for i in fresh]
         )
         runs = [cached[i][1] for i in reused]
         entries: runcache.Entries = {i: cached[i] for i in reused}
@@ -169,8 +171,8 @@ class RemoteRunStore:
         skipped.sort(key=lambda s: s.run_id)
         listing = RunListing(tuple(runs), tuple(skipped))
         if self.state_path is not None:
-            text = meta_id.decode() if meta_id is not None else None
-            runcache.write_pickle(self.state_path, STATE_FORMAT, (text, entries, listing.skipped))
+            state = (meta_id, entries, listing.skipped)
+            runcache.write_pickle(self.state_path, STATE_FORMAT, state)
         traffic = self.s3.traffic
         log.debug(
             "listed %d runs of %s: %d read, %d from the cache; %d objects (%d bytes), %d pages",
@@ -248,8 +250,8 @@ class RemoteRunStore:
         for run in runs:
             root = self.mirror / "meta" / run.run_id
             old = cached.get(run.run_id)
-            unchanged = _unchanged_objects(old[0]) if old else set()
-            _sync_layout(root, run)
+            unchanged = unchanged_objects(old[0]) if old else set()
+            sync_layout(root, run)
             for path, obj in run.needed.items():
                 dest = root / path
                 if (path, obj.etag, obj.size) in unchanged and dest.is_file():
@@ -316,86 +318,6 @@ def _shards(prefix: str) -> list[tuple[str, str, str]]:
     listing pages are fetched in parallel: (prefix, start after, stop at). Names that do
     not start with a hex digit are not Guild runs and are not listed."""
     return [(prefix + c, "", "") for c in _HEX]
-
-
-def _triage(
-    listed: dict[str, RemoteRun], cached: runcache.Entries
-) -> tuple[list[str], list[str], list[SkippedRun]]:
-    """Runs whose cached read still holds, runs to read, and runs that cannot be read."""
-    reused: list[str] = []
-    fresh: list[str] = []
-    skipped: list[SkippedRun] = []
-    for run_id, run in sorted(listed.items()):
-        if ".guild/opref" not in run.needed:
-            if RUN_ID.match(run_id):
-                skipped.append(SkippedRun(run_id, "no .guild/opref: a push that did not finish?"))
-            continue
-        if not RUN_ID.match(run_id):
-            skipped.append(SkippedRun(run_id, f"directory name {run_id!r} is not a Guild run id"))
-            continue
-        if run.unsafe:
-            skipped.append(
-                SkippedRun(run_id, f"object {run.unsafe[0]!r} leads outside the run directory")
-            )
-            continue
-        hit = cached.get(run_id)
-        if hit is not None and hit[0] == run.signature:
-            reused.append(run_id)
-        else:
-            fresh.append(run_id)
-    return reused, fresh, skipped
-
-
-def _unchanged_objects(signature: tuple[object, ...]) -> set[tuple[object, ...]]:
-    objects = signature[0] if signature else ()
-    return {o for o in objects if isinstance(o, tuple)} if isinstance(objects, tuple) else set()
-
-
-def _sync_layout(root: Path, run: RemoteRun) -> None:
-    """Make ``root`` hold only what the run has now: remove files it no longer lists, and
-    lay out the directories and empty marker files :func:`rundir.read_run` looks for."""
-    if root.is_dir():
-        for base, dirs, files in os.walk(root, topdown=False):
-            for name in files:
-                full = Path(base) / name
-                rel = full.relative_to(root).as_posix()
-                if rel not in run.needed:
-                    full.unlink()
-            for name in dirs:
-                with contextlib.suppress(OSError):
-                    (Path(base) / name).rmdir()
-    guild = root / ".guild"
-    guild.mkdir(parents=True, exist_ok=True)
-    for name in ("attrs", "proto"):
-        if name in run.markers:
-            (guild / name).mkdir(exist_ok=True)
-    for name in MARKER_FILES & run.markers:
-        (guild / name).touch()
-
-
-class _ChunkParser:
-    """Parses mirrored run directories (in forked processes when there are many)."""
-
-    def __init__(self, meta: str) -> None:
-        self.meta = meta
-
-    def __call__(self, items: Sequence[tuple[str, bool]]) -> list[tuple[str, Run | str]]:
-        out: list[tuple[str, Run | str]] = []
-        for run_id, locked in items:
-            try:
-                run = read_run(f"{self.meta}/{run_id}", run_id)
-            except CorruptRun as e:
-                out.append((run_id, f"{e} (a push that did not finish?)"))
-                continue
-            if run is None:
-                out.append((run_id, "no .guild/opref: a push that did not finish?"))
-                continue
-            if locked and run.status is RunStatus.ERROR:
-                # The LOCK's pid belongs to the machine that pushed the run: the run was
-                # running there when it was last pushed.
-                run = dataclasses.replace(run, status=RunStatus.RUNNING)
-            out.append((run_id, run))
-        return out
 
 
 def _parallel(pool: ThreadPoolExecutor, func: Callable[[T], R], items: Iterable[T]) -> list[R]:
