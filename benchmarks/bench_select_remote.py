@@ -90,6 +90,7 @@ def main() -> None:
     if guild is None:
         raise SystemExit("guild is not installed: bash scripts/setup.sh")
     promoter = str(Path(sys.executable).parent / "promoter")
+    load_start = os.getloadavg()[0]
     home = generate(args.runs, seed_runs(WORK / "seed-home"))
     work = WORK / f"remote-{args.runs}"
     shutil.rmtree(work, ignore_errors=True)
@@ -132,7 +133,8 @@ def main() -> None:
     print(f"guild select {select.seconds:.2f} s; winner {select.out.strip()} (ours {winner})")
     if not same or pulled != args.runs:
         raise SystemExit(f"disagree: pulled {pulled} runs, guild {select.out!r}, ours {winner}")
-    section = render(args, cold, warm, pull, select, traffic, filled)
+    load = f"{load_start:.1f} and {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    section = render(args, cold, warm, pull, select, traffic, filled, load)
     print(section)
     if not args.no_write:
         update_section("bench_select_remote", section)
@@ -146,6 +148,7 @@ def render(
     select: Run,
     traffic: re.Match[str] | None,
     filled: float,
+    load: str,
 ) -> str:
     def cell(runs: list[Run]) -> str:
         seconds = [r.seconds for r in runs]
@@ -156,7 +159,6 @@ def render(
 
     peer = pull.seconds + select.seconds
     cold_s = statistics.median(r.seconds for r in cold)
-    warm_s = statistics.median(r.seconds for r in warm)
     objects = (
         f"{traffic[1]} objects ({int(traffic[2]) / 1e6:.1f} MB) and {traffic[3]} listing pages"
         if traffic
@@ -188,10 +190,11 @@ def render(
             f"Cold, promoter fetched {objects}: the listing of `runs/` and, per run, the opref, "
             "the listing attributes and the events file; no model, no source file. Warm, it "
             "reads `meta-id` (one GET) and its cached listing. The peer's "
-            f"{peer:.0f} s (pull + select) is **{peer / cold_s:.0f}x** promoter's cold select "
-            f"and **{peer / warm_s:.0f}x** its warm one. `guild pull` first syncs every run's "
-            "attributes (`aws s3 sync` with filters), then runs one `aws s3 sync` process per "
-            "run: a second pull, with nothing new, costs about as much again.",
+            f"{peer:.0f} s (pull + select) is **{peer / cold_s:.0f}x** promoter's cold select. "
+            "`guild pull` first syncs every run's attributes (`aws s3 sync` with filters), then "
+            "runs one `aws s3 sync` process per run; its warm counterpart (a second pull with "
+            "nothing new, then `guild select`) was not measured. "
+            f"Load average (1 min) at the start and the end: {load}.",
             "",
             "Reproduce: `python benchmarks/bench_select_remote.py` (about an hour, mostly the "
             "peer).",
