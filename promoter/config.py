@@ -34,11 +34,22 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=T
     pass
 
 
+class RemoteConfig(_Strict, frozen=True):
+    """A Guild remote given inline: the S3 layout ``guild push`` writes."""
+
+    type: Literal["s3"]
+    bucket: str
+    root: str = ""
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
 class SourceConfig(_Strict, frozen=True):
     """Where runs come from."""
 
     type: Literal["guild"] = "guild"
     guild_home: str | None = None
+    remote: str | RemoteConfig | None = None
     operation: str | list[str] | None = None
 
     @property
@@ -167,6 +178,28 @@ def resolve_started_after(value: str, now: datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
+
+
+def check_remote(source: SourceConfig) -> None:
+    """``source.remote``: a remote name, or an inline S3 remote with a valid bucket name."""
+    remote = source.remote
+    if remote is None:
+        return
+    if source.guild_home is not None:
+        raise ValueError("set source.guild_home or source.remote, not both")
+    if isinstance(remote, str):
+        if not remote.strip():
+            raise ValueError("the name of a remote in Guild's user config, not empty text")
+        return
+    if not _BUCKET.match(remote.bucket):
+        raise ValueError(f"bucket {remote.bucket!r} is not an S3 bucket name")
+    if remote.endpoint_url is not None and not remote.endpoint_url.startswith(
+        ("http://", "https://")
+    ):
+        raise ValueError(f"endpoint_url {remote.endpoint_url!r} is not an http:// or https:// URL")
+
+
 PR_TEMPLATE_FIELDS = ("op", "track", "run_id", "run_short", "objective_name", "objective_value")
 
 
@@ -201,6 +234,7 @@ def check_semantics(config: Config, origin: str) -> None:
                 sel.started_after,
             )
         )
+    checks.append(("source.remote", check_remote, config.source))
     if config.pr.branch is not None:
         checks.append(("pr.branch", check_template_fields, config.pr.branch))
     checks.append(("pr.title", check_template_fields, config.pr.title))
@@ -312,7 +346,8 @@ def _allowed_values(schema: type, path: str) -> tuple[str, ...]:
         if part.isdigit():
             hint = next(iter(get_args(hint)), hint)
             continue
-        hint = next((h for h in (hint, *get_args(hint)) if isinstance(h, type)), hint)
+        structs = (h for h in (hint, *get_args(hint)) if _is_struct(h))
+        hint = next(structs, hint)
         if not isinstance(hint, type) or not issubclass(hint, msgspec.Struct):
             return ()
         hint = get_type_hints(hint).get(part)
@@ -323,6 +358,10 @@ def _allowed_values(schema: type, path: str) -> tuple[str, ...]:
         if get_origin(candidate) is Literal:
             return tuple(str(a) for a in get_args(candidate))
     return ()
+
+
+def _is_struct(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, msgspec.Struct)
 
 
 def _yaml_problem(e: yaml.YAMLError) -> str:

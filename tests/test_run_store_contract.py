@@ -4,8 +4,10 @@ written in the tests against the interface alone. A new store joins by adding on
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,23 @@ class Subject:
     """A completed run with source and generated files."""
     unreadable: RunStore
     """A store whose place does not exist or holds nothing."""
+    half_written: Callable[[], RunStore] | None = None
+    """A store holding the run and a copy of it without attributes (id HALF_WRITTEN)."""
+
+
+HALF_WRITTEN = "ef" * 16
+
+
+def _half_written_home(world: GuildWorld, home: Path) -> Path:
+    """A Guild home with the best run and a copy of it whose attributes are missing."""
+    runs = world.home / "runs"
+    shutil.copytree(runs / world["best"], home / "runs" / world["best"])
+    shutil.copytree(
+        runs / world["best"],
+        home / "runs" / HALF_WRITTEN,
+        ignore=lambda d, names: ["attrs"] if d.endswith(".guild") else [],
+    )
+    return home
 
 
 def _guild_home(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
@@ -37,6 +56,7 @@ def _guild_home(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
         GuildRunStore(world.home, tmp_path / "cache"),
         world["best"],
         GuildRunStore(tmp_path / "no-such-home"),
+        lambda: GuildRunStore(_half_written_home(world, tmp_path / "half")),
     )
 
 
@@ -52,8 +72,34 @@ def _memory(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
     return Subject(store, run_id, MemoryStore([]))
 
 
+def _guild_remote(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
+    from promoter.runs.guild.remote import RemoteRunStore
+    from tests.s3fixtures import GuildRemote
+
+    remote: GuildRemote = request.getfixturevalue("guild_remote")
+    request.getfixturevalue("s3_env")
+    nothing = dataclasses.replace(remote.spec(), root="nothing-pushed-here")
+
+    def half_written() -> RunStore:
+        root = f"half-{tmp_path.name}"
+        home = _half_written_home(remote.world, tmp_path / "half")
+        remote.server.aws(
+            "s3", "sync", "--only-show-errors", str(home / "runs"),
+            f"s3://{remote.bucket}/{root}/runs/",
+        )  # fmt: skip
+        return RemoteRunStore(dataclasses.replace(remote.spec(), root=root), tmp_path / "c")
+
+    return Subject(
+        remote.store(tmp_path / "cache"),
+        remote.world["best"],
+        RemoteRunStore(nothing, tmp_path / "cache"),
+        half_written,
+    )
+
+
 STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Subject]] = {
     "guild-home": _guild_home,
+    "guild-remote-s3": _guild_remote,
     "memory": _memory,
 }
 
@@ -120,3 +166,12 @@ def test_provenance_and_reproduce(subject: Subject) -> None:
 def test_a_store_that_cannot_be_read_is_a_usage_error(subject: Subject) -> None:
     with pytest.raises(UsageError):
         subject.unreadable.list_runs()
+
+
+def test_a_half_written_run_is_skipped_with_a_reason(subject: Subject) -> None:
+    if subject.half_written is None:
+        pytest.skip("this store cannot hold a half-written run")
+    listing = subject.half_written().list_runs()
+    assert [r.id for r in listing.runs] == [subject.run_id]
+    (skipped,) = listing.skipped
+    assert skipped.run_id == HALF_WRITTEN and "attributes" in skipped.reason

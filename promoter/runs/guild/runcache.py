@@ -62,27 +62,37 @@ def cache_file(cache_dir: Path, guild_home: Path) -> Path:
 
 def load(path: Path) -> Entries:
     """The cached entries, or none when the file is absent, foreign, stale or unreadable."""
+    entries = read_pickle(path, (FORMAT, __version__))
+    return entries if isinstance(entries, dict) else {}
+
+
+def read_pickle(path: Path, header: object) -> object:
+    """What :func:`write_pickle` wrote with ``header``; ``None`` when the file is absent,
+    not the user's own, written with another header, or unreadable."""
     try:
         info = path.stat()
     except OSError:
-        return {}
+        return None
     if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         log.warning("warning: ignoring run cache %s: not owned by you or writable by others", path)
-        return {}
+        return None
     try:
         with path.open("rb") as f:
             # Our own file, in the user's private cache directory, checked above.
-            header, entries = pickle.load(f)  # noqa: S301
+            found, payload = pickle.load(f)  # noqa: S301
     except Exception as e:
         log.debug("ignoring unreadable run cache %s: %s", path, e)
-        return {}
-    if header != (FORMAT, __version__) or not isinstance(entries, dict):
-        return {}
-    return entries
+        return None
+    return payload if found == header else None
 
 
 def save(path: Path, entries: Entries) -> None:
     """Write the entries atomically; a cache that cannot be written is only logged."""
+    write_pickle(path, (FORMAT, __version__), entries)
+
+
+def write_pickle(path: Path, header: object, payload: object) -> None:
+    """Write ``(header, payload)`` atomically; a cache that cannot be written is only logged."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
@@ -91,7 +101,7 @@ def save(path: Path, entries: Entries) -> None:
         return
     try:
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(((FORMAT, __version__), entries), f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((header, payload), f, protocol=pickle.HIGHEST_PROTOCOL)
         Path(tmp).replace(path)
     except OSError as e:
         log.debug("cannot write run cache %s: %s", path, e)

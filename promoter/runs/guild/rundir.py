@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from promoter.core.models import FlagValue, Run, RunStatus, ScalarSeries
+from promoter.core.models import FlagValue, Run, RunFile, RunFiles, RunStatus, ScalarSeries
 from promoter.runs.guild.fastio import read_file
 from promoter.runs.guild.plainyaml import NotSimple, flat_mapping
 from promoter.runs.guild.tfevents import EventFileError, read_scalars
@@ -298,6 +298,27 @@ def manifest_entries(path: Path) -> Iterator[tuple[str, list[str]]]:
             continue
         if parts:
             yield parts[0], parts[1:]
+
+
+def split_run_files(manifest: Path, files: Iterable[tuple[str, int | None]]) -> RunFiles:
+    """Source and dependency files from the manifest; every other file of ``files`` (run
+    paths and sizes, outside ``.guild``) is generated."""
+    source: list[RunFile] = []
+    deps: list[RunFile] = []
+    for kind, args in manifest_entries(manifest):
+        if kind == "s" and len(args) >= 3:
+            source.append(RunFile(args[0], "source", args[2], args[1]))
+        elif kind == "d" and len(args) >= 3:
+            sha1 = None if args[1] == "-" else args[1]
+            project = args[2][len("file:") :] if args[2].startswith("file:") else None
+            deps.append(RunFile(args[0], "dependency", project, sha1, uri=args[2]))
+    listed = {f.run_path for f in (*source, *deps)}
+    generated = tuple(
+        RunFile(rel, "generated", size=size)
+        for rel, size in files
+        if rel not in listed and not under_any(rel, listed)
+    )
+    return RunFiles(tuple(source), tuple(deps), generated)
 
 
 def walk_files(run_dir: Path) -> Iterator[tuple[str, int]]:

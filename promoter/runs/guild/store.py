@@ -18,18 +18,17 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from promoter.core.models import FlagValue, Provenance, Run, RunFile, RunFiles
+from promoter.core.models import FlagValue, Provenance, Run, RunFiles
 from promoter.errors import PromoterError, UsageError
-from promoter.runs.base import Progress, RunListing, SkippedRun
+from promoter.runs.base import Progress, RunListing, RunStore, SkippedRun
 from promoter.runs.forked import chunk_count, map_chunks
 from promoter.runs.guild import runcache
 from promoter.runs.guild.rundir import (
     AttrReader,
     CorruptRun,
-    manifest_entries,
     python_version,
     read_run,
-    under_any,
+    split_run_files,
     walk_files,
 )
 
@@ -37,10 +36,15 @@ if TYPE_CHECKING:
     from promoter.settings import Settings
 
 
-def open_guild_store(settings: Settings) -> GuildRunStore:
+def open_guild_store(settings: Settings) -> RunStore:
     """The Guild home the settings name: ``guild_home`` given by the command line or the CI
-    host, then ``source.guild_home`` (relative to the project), then ``$GUILD_HOME``, then
-    ``~/.guild``, as Guild itself looks."""
+    host, then ``source.remote`` (a Guild remote on S3, :mod:`.remote`), then
+    ``source.guild_home`` (relative to the project), then ``$GUILD_HOME``, then ``~/.guild``,
+    as Guild itself looks."""
+    if settings.config.source.remote is not None and not settings.source_options.get("guild_home"):
+        from promoter.runs.guild.remote import open_remote_store
+
+        return open_remote_store(settings)
     home, origin = guild_home(
         settings.project,
         settings.config.source.guild_home,
@@ -126,22 +130,7 @@ class GuildRunStore:
     def run_files(self, run: Run) -> RunFiles:
         """Source and dependency files from the manifest; every other file is generated."""
         run_dir = self.runs_dir / run.id
-        source: list[RunFile] = []
-        deps: list[RunFile] = []
-        for kind, args in manifest_entries(run_dir / ".guild" / "manifest"):
-            if kind == "s" and len(args) >= 3:
-                source.append(RunFile(args[0], "source", args[2], args[1]))
-            elif kind == "d" and len(args) >= 3:
-                sha1 = None if args[1] == "-" else args[1]
-                project = args[2][len("file:") :] if args[2].startswith("file:") else None
-                deps.append(RunFile(args[0], "dependency", project, sha1, uri=args[2]))
-        listed = {f.run_path for f in (*source, *deps)}
-        generated = tuple(
-            RunFile(rel, "generated", size=size)
-            for rel, size in walk_files(run_dir)
-            if rel not in listed and not under_any(rel, listed)
-        )
-        return RunFiles(tuple(source), tuple(deps), generated)
+        return split_run_files(run_dir / ".guild" / "manifest", walk_files(run_dir))
 
     def provenance(self, run: Run) -> Provenance:
         """Host, user, source digest, seed, command and packages of one run."""
@@ -167,9 +156,14 @@ class GuildRunStore:
 
     def reproduce(self, run: Run) -> str:
         """The ``guild run`` command that repeats the run with its flags."""
-        parts = ["guild", "run", run.op]
-        parts += [f"{k}={_flag_text(v)}" for k, v in sorted(run.flags.items())]
-        return " ".join(shlex.quote(p) for p in parts)
+        return guild_run_command(run)
+
+
+def guild_run_command(run: Run) -> str:
+    """The ``guild run`` command that repeats ``run`` with its flags."""
+    parts = ["guild", "run", run.op]
+    parts += [f"{k}={_flag_text(v)}" for k, v in sorted(run.flags.items())]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 @dataclass(slots=True)
