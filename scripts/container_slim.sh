@@ -13,7 +13,7 @@
 # app: bytecode for all of promoter and the packages it requires (PyGithub, matplotlib, ...:
 # the action's own process, whose modules load lazily, deep in a run); for dvc's packages (run
 # as a subprocess) only what dvc init/add/push/status and S3/SSH clients load, in a warm-up
-# here. That keeps 50 of the 74 MB of bytecode, and a non-root run (the entrypoint runs as the
+# here. That keeps 53 of the 74 MB of bytecode, and a non-root run (the entrypoint runs as the
 # workspace's owner, who cannot write __pycache__ here) compiles only what the warm-up missed
 # (measured in docs/benchmarks.md). pip goes last.
 set -eu
