@@ -1,16 +1,18 @@
 """The action's image end to end under `act`, against the fake GitHub on this host.
 
 Makes a demo repository (bare git remote, local DVC remote, the test Guild project and three
-real Guild runs), puts the checkout's action.yml and Dockerfile at its root with a workflow
-that says `uses: ./`, starts ``tests.fakegithub.FakeGitHub`` on 127.0.0.1, then runs act three
-times (workflow_dispatch, schedule, issue_comment) and checks the pull request, the action's
-outputs and its job summary. Then times the image's cold start with plain `docker run`: to
-its first line of output, and to its first reaction on a `/promote help` comment.
+real Guild runs), puts an action.yml at its root that names the image as
+``docker://IMAGE`` (no Dockerfile: the action is started from the image, as a published
+action is) with a workflow that says `uses: ./`, starts ``tests.fakegithub.FakeGitHub`` on
+127.0.0.1, then runs act three times (workflow_dispatch, schedule, issue_comment) and checks
+the pull request, the action's outputs and its job summary. Then times the image's cold start
+with plain `docker run`: to its first line of output, and to its first reaction on a
+`/promote help` comment. Last, GitHub's own layout: the checkout owned by uid 1001 must hold
+no file of any other owner after the action wrote its branch, git objects and DVC cache.
 
-Run by scripts/container_ci.sh (which starts the engine, builds the image and tags it
-``act-dockeraction:latest``, the name act gives a `uses: ./` Docker action; act runs with
-``--rebuild=false`` so it uses that image instead of building one of its own). Exits non-zero
-when a check fails.
+Run by scripts/container_ci.sh with the image its release run pushed into a registry on
+loopback (``--digest``: the engine must have pulled exactly that). Exits non-zero when a check
+fails.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -74,10 +78,27 @@ jobs:
           echo "{marker} pr-number=${{{{ steps.promoter.outputs.pr-number }}}}"
           echo "{marker} pr-url=${{{{ steps.promoter.outputs.pr-url }}}}"
           echo '{marker} model-md5=${{{{ steps.promoter.outputs.model-md5 }}}}'
+          echo "{marker} workspace-uid=$(stat -c %u .)"
+          echo "{marker} foreign=$(find . ! -uid "$(stat -c %u .)" | wc -l)"
 """
 
 
 RUNNER_UID = 1001
+
+
+def not_owned_by(top: Path, uid: int) -> list[str]:
+    """Paths under ``top`` (itself included) whose owner is not ``uid``."""
+    return [str(p.relative_to(top)) for p in (top, *top.rglob("*")) if p.lstat().st_uid != uid]
+
+
+def open_to_all(top: Path) -> None:
+    """Let any user write in ``top``: the local remotes stand for servers, which take pushes
+    from whoever runs the action (root in act's root-owned workspace, uid 1001 in GitHub's
+    layout). They stay root's: the fake GitHub reads the bare repository with the host's git,
+    which refuses a repository of another owner."""
+    for path in (top, *top.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o666 | (0o111 if path.is_dir() else 0))
 
 
 def chown_tree(top: Path, uid: int) -> None:
@@ -100,7 +121,7 @@ def check(condition: object, message: str) -> None:
 class World:
     """The demo repository, its remotes and runs, and the fake GitHub serving it."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, image: str, action_yml: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         self.work = work
@@ -108,9 +129,13 @@ class World:
         self.project, self.bare, self.dvc_remote = repo.work, repo.bare, repo.dvc_remote
         self.home = work / "guild-home"
         self.home.mkdir()
-        # The action itself, as `uses: ./` finds it at the repository's root.
-        for name in ("action.yml", "Dockerfile", ".dockerignore"):
-            shutil.copy(ROOT / name, self.project / name)
+        # The action itself, as `uses: ./` finds it at the repository's root, started from
+        # the image it names.
+        action, count = re.subn(
+            r"(?m)^  image: .*$", f"  image: docker://{image}", action_yml.read_text()
+        )
+        check(count == 1, f"{action_yml} has no `  image:` line")
+        (self.project / "action.yml").write_text(action)
         workflows = self.project / ".github" / "workflows"
         workflows.mkdir(parents=True)
         self.workflow = workflows / "promote.yml"
@@ -141,7 +166,12 @@ class World:
             state.repo(REPO).comments[comment_id] = Comment(comment_id, issue.number, author, body)
         return {
             "action": "created",
-            "issue": {"number": issue.number, "title": "Model quality"},
+            # A pull request's conversation: commands on plain issues are only answered.
+            "issue": {
+                "number": issue.number,
+                "title": "Model quality",
+                "pull_request": {"url": f"{self.api_url}/repos/{REPO}/pulls/{issue.number}"},
+            },
             "comment": {
                 "id": comment_id,
                 "body": body,
@@ -179,8 +209,7 @@ def act(world: World, exe: str, event: str, payload: dict) -> tuple[dict[str, st
         str(world.project),
         "-P",
         "ubuntu-latest=debian:bookworm-slim",
-        "--pull=false",
-        "--rebuild=false",  # use the image container_ci.sh built as act-dockeraction:latest
+        "--pull=false",  # pulls the action's image only when the engine lacks it
         "--network",
         "host",
         "--container-daemon-socket",
@@ -253,14 +282,34 @@ def expect_outputs(outputs: dict[str, str], decision: str, run_id: str, summary:
     check(summary.startswith("## "), f"job summary {summary[:80]!r}")
 
 
+def check_owners(outputs: dict[str, str]) -> None:
+    """Nothing in act's workspace belongs to anyone but the workspace's owner."""
+    owner = outputs.get("workspace-uid")
+    foreign = outputs.get("foreign")
+    check(foreign == "0", f"{foreign} paths in the workspace are not owned by uid {owner}")
+
+
+def check_pulled(image: str, digest: str) -> None:
+    """The engine holds ``image`` as pulled from its registry, at ``digest``."""
+    done = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{json .RepoDigests}}", image],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    check(done.returncode == 0, f"{image} is not in the engine: {done.stderr.strip()}")
+    repo = image.rsplit(":", 1)[0]
+    check(f"{repo}@{digest}" in json.loads(done.stdout), f"{image}: {done.stdout.strip()}")
+
+
 def cold_start(world: World, image: str) -> dict[str, float]:
     """`docker run` of the image on a `/promote help` comment: seconds to the first line of
     output and to the first reaction the fake GitHub receives."""
     payload = world.comment("/promote help")
     comment_id = payload["comment"]["id"]
-    event_file = world.work / "event-cold.json"
+    event_file = world.work / f"event-cold-{comment_id}.json"
     event_file.write_text(json.dumps(payload))
-    out_dir = world.work / "cold"
+    out_dir = world.work / f"cold-{comment_id}"
     out_dir.mkdir()
     env = {
         "GITHUB_ACTIONS": "true",
@@ -320,6 +369,25 @@ def cold_start(world: World, image: str) -> dict[str, float]:
     }
 
 
+def compare(world: World, images: list[str], repeat: int) -> dict[str, dict[str, float]]:
+    """Cold starts of each image, taken in turns so that load on the machine hits all alike;
+    the median of each measure, per image."""
+    runs: dict[str, list[dict[str, float]]] = {image: [] for image in images}
+    for _ in range(repeat):
+        for image in images:
+            runs[image].append(cold_start(world, image))
+    medians = {
+        image: {key: statistics.median(r[key] for r in times) for key in times[0]}
+        for image, times in runs.items()
+    }
+    for image, m in medians.items():
+        print(
+            f"  {image}: median of {repeat}: first line {m['first_line_s']}s, "
+            f"first reaction {m['first_reaction_s']}s, exit {m['exit_s']}s"
+        )
+    return medians
+
+
 def github_layout(world: World, image: str) -> dict[str, object]:
     """The image run the way GitHub's runner runs a Docker action: the checkout (owned by the
     runner's uid) at /github/workspace, the event under /github/workflow, file commands under
@@ -336,6 +404,8 @@ def github_layout(world: World, image: str) -> dict[str, object]:
     run = guild_run(checkout, home, "train", "acc=0.95", "lr=0.4")
     sha = git(checkout, "rev-parse", "HEAD").strip()
     chown_tree(checkout, RUNNER_UID)
+    for remote in (world.bare, world.dvc_remote):
+        open_to_all(remote)
     workflow, commands = world.work / "runner" / "workflow", world.work / "runner" / "commands"
     workflow.mkdir()
     commands.mkdir()
@@ -393,20 +463,40 @@ def github_layout(world: World, image: str) -> dict[str, object]:
         raise Failed(f"GitHub layout: exit {done.returncode}, outputs {outputs}:\n{tail}")
     expect_outputs(outputs, "updated", run, summary)
     expect_pr(world, run)
+    foreign = not_owned_by(checkout, RUNNER_UID)
+    check(not foreign, f"{len(foreign)} paths in the checkout are not uid 1001's: {foreign[:5]}")
+    created = [".git/promoter", ".dvc/cache", ".git/refs/remotes/origin/promote/train"]
+    check(all((checkout / p).exists() for p in created), "the run left none of " + str(created))
     return {"github_layout_s": round(seconds, 1), "decision": outputs["decision"]}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--act", required=True, help="the act executable")
-    parser.add_argument("--image", required=True, help="the action's image (for docker run)")
+    parser.add_argument("--image", required=True, help="the action's image, REGISTRY/NAME:TAG")
+    parser.add_argument("--digest", help="the digest the registry gives the image")
+    parser.add_argument(
+        "--action-yml", type=Path, default=ROOT / "action.yml", help="the action.yml to use"
+    )
     parser.add_argument("--work", type=Path, required=True, help="scratch dir (emptied)")
     parser.add_argument("--results", type=Path, help="write the measurements here (JSON)")
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="IMAGE",
+        help="also time IMAGE's cold start, alternating with --image (docs/benchmarks.md)",
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="cold starts per image to compare")
     args = parser.parse_args()
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     results: dict[str, object] = {}
     t0 = time.monotonic()
-    world = World(args.work.resolve())
+    try:
+        world = World(args.work.resolve(), args.image, args.action_yml)
+    except Failed as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
     results["setup_s"] = round(time.monotonic() - t0, 1)
     print(f"  demo repo, 3 guild runs, fake GitHub at {world.api_url}: {results['setup_s']}s")
     try:
@@ -420,9 +510,15 @@ def main() -> int:
         }
         outputs, summary, seconds = act(world, args.act, "workflow_dispatch", payload)
         expect_outputs(outputs, "promoted", run, summary)
+        check_owners(outputs)
         pr = expect_pr(world, run)
+        if args.digest:  # act started the action from the registry's image, pulled
+            check_pulled(args.image, args.digest)
         results["act_workflow_dispatch_s"] = round(seconds, 1)
-        print(f"  workflow_dispatch: {outputs['decision']} PR #{pr['number']} in {seconds:.1f}s")
+        print(
+            f"  workflow_dispatch: {outputs['decision']} PR #{pr['number']} in {seconds:.1f}s "
+            f"(image pulled by act: {args.image}; workspace uid {outputs['workspace-uid']})"
+        )
 
         # 2. nightly: the best run beats it, the same PR is updated in place.
         payload = {
@@ -432,6 +528,7 @@ def main() -> int:
         }
         outputs, summary, seconds = act(world, args.act, "schedule", payload)
         expect_outputs(outputs, "updated", world.runs["best"], summary)
+        check_owners(outputs)
         check(outputs["pr-number"] == str(pr["number"]), "the schedule opened another PR")
         expect_pr(world, world.runs["best"])
         check(any(world.dvc_remote.rglob("*")), "nothing was pushed to the DVC remote")
@@ -443,6 +540,7 @@ def main() -> int:
         comment_id = payload["comment"]["id"]
         outputs, summary, seconds = act(world, args.act, "issue_comment", payload)
         check(outputs.get("decision") == "unchanged", f"decision {outputs.get('decision')!r}")
+        check_owners(outputs)
         reactions = world.reactions(comment_id)
         check(reactions[:1] == ["eyes"] and len(reactions) == 2, f"reactions {reactions}")
         replies = world.server.state.repo(REPO).comments_on(payload["issue"]["number"])
@@ -461,7 +559,12 @@ def main() -> int:
         layout = github_layout(world, args.image)
         results["github_layout_s"] = layout["github_layout_s"]
         seconds = layout["github_layout_s"]
-        print(f"  GitHub layout, schedule, better run: {layout['decision']} in {seconds}s")
+        print(
+            f"  GitHub layout, schedule, better run: {layout['decision']} in {seconds}s; "
+            "every path in the checkout still uid 1001's"
+        )
+        if args.compare:
+            results["compare"] = compare(world, [args.image, *args.compare], args.repeat)
         check(not world.server.unknown_requests, f"unknown: {world.server.unknown_requests}")
         check(not world.server.errors, f"the fake failed: {world.server.errors!r}")
     except Failed as e:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -23,9 +25,27 @@ def test_every_input_and_output_is_documented_in_readme():
         assert f"`{name}`" in README, name
 
 
-def test_the_action_is_a_docker_action_built_from_the_dockerfile():
-    assert ACTION["runs"] == {"using": "docker", "image": "Dockerfile"}
-    assert (ROOT / "Dockerfile").is_file()
+def test_the_action_runs_the_published_image_of_this_version():
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert ACTION["runs"] == {
+        "using": "docker",
+        "image": f"docker://ghcr.io/<owner>/promoter:v{version}",
+    }
+    # Pinned to a release, never a moving tag: a tag of the action runs its own image.
+    assert re.fullmatch(r"docker://[^:]+:v\d+\.\d+\.\d+", ACTION["runs"]["image"])
+    assert "<owner>/promoter@v" in README  # the name users write in `uses:`
+    assert (ROOT / "Dockerfile").is_file()  # local builds and CI
+
+
+def test_the_release_workflow_publishes_that_image_on_version_tags():
+    release = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    # PyYAML reads the key `on` as True.
+    assert release[True] == {"push": {"tags": ["v*"]}}
+    env = release["jobs"]["image"]["env"]
+    assert env["GHCR_IMAGE"] == "ghcr.io/${{ github.repository }}"
+    assert "vars.PROMOTER_IMAGE" in env["IMAGE"]  # CI points it at a registry on loopback
+    assert env["VERSION"] == "${{ github.ref_name }}"
+    assert release["permissions"]["packages"] == "write"
 
 
 def test_outputs_are_the_ones_the_action_writes(tmp_path):
