@@ -21,7 +21,7 @@ import stat
 import sys
 import tempfile
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,15 +87,24 @@ def decide(
     env: Mapping[str, str],
     workspace: Owner | None,
     guild_home: list[Owner] | None,
+    above: Sequence[Owner] = (),
 ) -> Decision:
     """Whom to run as: the workspace's owner when started as root on a workspace that is not
     root's. ``guild_home`` is the Guild home and its ``runs`` folder (``None``: not there);
-    it must stay readable, or promoter keeps root and says why."""
+    it must stay readable, and the directories ``above`` the workspace and the Guild home
+    must let that user through, or promoter keeps root and says why."""
     if euid != 0 or workspace is None or workspace.uid == 0:
         return Decision()
     if env.get("PROMOTER_AS_ROOT", "").lower() in ("1", "true", "yes"):
         return Decision()
     uid, gid = workspace.uid, workspace.gid
+    if not all(grants(folder, uid, gid, stat.S_IXUSR) for folder in above):
+        return Decision(
+            warning=(
+                f"promoter runs as root: uid {uid}, the workspace's owner, cannot reach the "
+                "workspace or the Guild home (a directory above them is closed to it)"
+            )
+        )
     for folder in guild_home or []:
         if not grants(folder, uid, gid):
             return Decision(
@@ -114,6 +123,12 @@ def _owner(path: str | Path) -> Owner | None:
     except OSError:
         return None
     return Owner(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
+
+
+def _above(*paths: str) -> list[Owner]:
+    """The directories above ``paths`` (their parents up to ``/``), each once."""
+    folders = {str(parent) for path in paths for parent in Path(path).parents}
+    return [o for o in (_owner(f) for f in sorted(folders)) if o is not None]
 
 
 def _guild_home(env: Mapping[str, str]) -> list[Owner] | None:
@@ -217,7 +232,11 @@ def entrypoint(argv: list[str]) -> int:
     """Run ``promoter event`` as ``decide`` says."""
     workspace = workspace_path(os.environ)
     owner = _owner(workspace) if workspace else None
-    decision = decide(os.geteuid(), os.environ, owner, _guild_home(os.environ) if owner else None)
+    guild_home = guild_home_path(os.environ, str(Path.cwd()))
+    above = _above(workspace, guild_home) if workspace and owner else []
+    decision = decide(
+        os.geteuid(), os.environ, owner, _guild_home(os.environ) if owner else None, above
+    )
     if decision.warning:
         print(f"::warning title=promoter::{decision.warning}", flush=True)
     if decision.uid is None or decision.gid is None:

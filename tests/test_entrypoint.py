@@ -155,3 +155,12 @@ def test_run_as_switches_user_and_hands_the_file_commands_back(tmp_path, monkeyp
     assert (runner_files / "summary").read_text() == "## summary\n"
     assert stat.S_IMODE(runner_files.stat().st_mode) == 0o700
     assert output.stat().st_uid == 0
+
+
+def test_a_workspace_under_a_closed_directory_keeps_root_and_says_why():
+    closed = ep.Owner(0, 0, 0o700)  # /root, say: a checkout under it is unreachable for 1001
+    decision = ep.decide(0, {}, RUNNER, READABLE_HOME, [ep.Owner(0, 0, 0o755), closed])
+    assert decision.uid is None
+    assert decision.warning is not None and "cannot reach the workspace" in decision.warning
+    open_above = [ep.Owner(0, 0, 0o755), ep.Owner(0, 0, 0o711)]
+    assert ep.decide(0, {}, RUNNER, READABLE_HOME, open_above).uid == 1001
