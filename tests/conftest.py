@@ -14,6 +14,7 @@ import pytest
 from tests.fakegithub import fake_github  # noqa: F401 - the shared fake GitHub fixture
 from tests.fakegitlab import fake_gitlab  # noqa: F401 - the shared fake GitLab fixture
 from tests.guildrun import guild, guild_exe, guild_run, make_project, start_run
+from tests.ledger import ledger  # noqa: F401 - the reliability figures fixture
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
