@@ -196,6 +196,77 @@ class World:
         **inputs: str,
     ) -> Job:
         """``promoter event`` as the runner starts it (a subprocess in its own process group)."""
+        env, output, summary = self._event_env(name, payload, inputs)
+        code, stdout, stderr = self._run(["event"], env, kill)
+        return self._job(code, stdout, stderr, output, summary)
+
+    def event_here(
+        self,
+        monkeypatch,
+        capsys,
+        name: str = "schedule",
+        payload: dict | None = None,
+        **inputs: str,
+    ) -> Job:
+        """``promoter event`` in this process (quick; no kill): ``monkeypatch`` sets the
+        runner's environment, ``capsys`` catches the log."""
+        from promoter.cli import main
+
+        env, output, summary = self._event_env(name, payload, inputs)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        code = main(["event"])
+        out, err = capsys.readouterr()
+        return self._job(code, out, err, output, summary)
+
+    def comment(
+        self,
+        body: str,
+        author: str = "octocat",
+        *,
+        on_pr: bool = True,
+        action: str = "created",
+        user_type: str = "User",
+        association: str = "OWNER",
+    ) -> dict:
+        """An ``issue_comment`` payload for a new comment (kept by the fake GitHub, so the bot
+        can react to it), on a pull request's conversation unless ``on_pr`` is false."""
+        from tests.fakegithub import Comment
+
+        with self.server.state.lock:
+            issue = self.server.state.add_issue(REPO, "Model quality")
+            comment_id = self.server.state.next_id()
+            self.repo.comments[comment_id] = Comment(comment_id, issue.number, author, body)
+        conversation: dict = {"number": issue.number, "title": "Model quality"}
+        if on_pr:
+            conversation["pull_request"] = {"url": f"{self.server.url}/repos/{REPO}/pulls/1"}
+        return {
+            "action": action,
+            "issue": conversation,
+            "comment": {
+                "id": comment_id,
+                "body": body,
+                "user": {"login": author, "type": user_type},
+                "author_association": association,
+            },
+            "repository": {"full_name": REPO},
+        }
+
+    def replies(self, payload: dict) -> list[str]:
+        """The comments on the payload's conversation after the command itself."""
+        with self.server.state.lock:
+            comments = self.repo.comments_on(payload["issue"]["number"])
+        return [c.body for c in comments if c.id != payload["comment"]["id"]]
+
+    def reactions(self, payload: dict) -> list[str]:
+        with self.server.state.lock:
+            comment = self.repo.comments[payload["comment"]["id"]]
+            return [r.content for r in comment.reactions]
+
+    def _event_env(
+        self, name: str, payload: dict | None, inputs: dict[str, str]
+    ) -> tuple[dict[str, str], Path, Path]:
         self.count += 1
         event_file = self.tmp / f"event-{self.count}.json"
         event_file.write_text(json.dumps(SCHEDULE if payload is None else payload))
@@ -223,7 +294,9 @@ class World:
             "PROMOTER_GITHUB_PACING": "0",
         }
         env |= {f"INPUT_{k.upper().replace('_', '-')}": v for k, v in inputs.items()}
-        code, stdout, stderr = self._run(["event"], env, kill)
+        return env, output, summary
+
+    def _job(self, code: int, stdout: str, stderr: str, output: Path, summary: Path) -> Job:
         outputs = read_output_file(output.read_text()) if output.exists() else {}
         text = summary.read_text() if summary.exists() else ""
         return Job(code, outputs, stdout, stderr, text, self.tools.calls())
