@@ -73,8 +73,14 @@ def target_states(
         except FileNotFoundError:
             states[copy.project_path] = TargetState(exists=False)
             continue
+        except NotADirectoryError:  # a parent is a file
+            states[copy.project_path] = TargetState(exists=True, not_a_file=True)
+            continue
         if stat.S_ISLNK(info.st_mode):
             states[copy.project_path] = TargetState(exists=True, symlink=True)
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            states[copy.project_path] = TargetState(exists=True, not_a_file=True)
             continue
         if git_codes is None:
             state = GitState.UNTRACKED
