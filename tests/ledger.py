@@ -9,7 +9,7 @@ the test asserts on them, so a failing test still reports what it found.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import pytest
 
@@ -38,6 +38,8 @@ class Entry:
     faults: int = 0
     duplicates: int = 0
     lost: int = 0
+    outcomes: list[dict[str, str]] = field(default_factory=list)
+    """What the job said under each fault: fault, decision, exit code, annotation."""
 
     def case(self, faults: int = 1) -> None:
         """One case tried, with ``faults`` injected in it."""
@@ -49,6 +51,12 @@ class Entry:
         missing from the DVC remote) found after a case."""
         self.duplicates += duplicates
         self.lost += lost
+
+    def outcome(self, fault: str, decision: str, code: int, annotation: str) -> None:
+        """What a job output under ``fault``."""
+        self.outcomes.append(
+            {"fault": fault, "decision": decision, "exit": str(code), "annotation": annotation}
+        )
 
 
 class Ledger:

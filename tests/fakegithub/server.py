@@ -167,9 +167,11 @@ class FakeGitHub:
         body: Any = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        carry_out: bool = False,
     ) -> None:
         """Answer the next ``times`` requests matching ``method`` and ``path_regex`` (searched in
-        the path without ``/api/v3`` or query) with ``status``; each planned fault is used once."""
+        the path without ``/api/v3`` or query) with ``status``; each planned fault is used once.
+        With ``carry_out`` the request takes effect first (GitHub's 502 after the write)."""
         if body is None:
             message = _FAULT_MESSAGES.get(status, "Server Error")
             body = {"message": message, "documentation_url": api.DOCS, "status": str(status)}
@@ -177,7 +179,14 @@ class FakeGitHub:
         with self._log_lock:
             for _ in range(times):
                 self.faults.append(
-                    Fault(method.upper(), pattern, status, body, dict(headers or {}))
+                    Fault(
+                        method.upper(),
+                        pattern,
+                        status,
+                        body,
+                        dict(headers or {}),
+                        carry_out=carry_out,
+                    )
                 )
 
     def hold_next(
@@ -262,10 +271,10 @@ class FakeGitHub:
         fault = self._take_fault(record.method, record.route)
         if fault is not None:
             record.fault = True
-            if not fault.silent:
-                return Reply(fault.status, fault.body, fault.headers)
             if fault.carry_out:
                 record.effect = self._route(record, root, found).status
+            if not fault.silent:
+                return Reply(fault.status, fault.body, fault.headers)
             if fault.then is not None:
                 fault.then(record)
             return _Silence(fault.hold)
