@@ -24,7 +24,8 @@ PROMISES = {
     "a lost answer still ends with one PR; nothing hangs",
     "commands": "Commands only from people with the permission, asked of the forge; "
     "from PR conversations only unless commands.on_issues",
-    "human": "A decision that needs a human is never silent",
+    "human": "A decision that needs a human is never silent: a warning, and the job fails",
+    "declined": "A closed promotion PR means 'not this run'",
     "workflows": "Example workflows are valid GitHub workflows",
 }
 

@@ -88,3 +88,83 @@ def test_kills_after_each_forge_write_then_a_rerun_converges(world, guild_world,
     assert (again.code, again.outputs.get("decision")) == (0, "unchanged"), again.stderr
     assert again.outputs["pr-number"] == str(world.pulls()[0].number)
     assert state.problems(guild_world["best"]) == []
+
+
+def test_two_promotions_at_once_from_the_cli_and_ci_end_with_one_pr(
+    world, guild_world, ledger
+) -> None:
+    entry = ledger("together")
+    event_env, output, _ = world._event_env("schedule", None, {})
+    cli_env = {
+        "GITHUB_REPOSITORY": "acme/churn-model",
+        "GITHUB_TOKEN": "t",
+        "GITHUB_API_URL": world.server.url,
+        "PROMOTER_GITHUB_PACING": "0",
+    }
+    cli = ["promote", "--project", str(world.work), "--guild-home", str(world.home)]
+    procs = [
+        world.start([*cli, "--forge", "github", "--json"], cli_env),
+        world.start(["event"], event_env),
+        world.start([*cli, "--forge", "github", "--json"], cli_env),
+    ]
+    done = [p.communicate(timeout=300) for p in procs]
+    state = convergence(world)
+    entry.case(faults=len(procs) - 1)
+    entry.measured(state.duplicates, state.lost)
+    assert [p.returncode for p in procs] == [0, 0, 0], done
+    from tests.promotion import read_output_file
+
+    decisions = [
+        __import__("json").loads(done[0][0])["decision"],
+        read_output_file(output.read_text())["decision"],
+        __import__("json").loads(done[2][0])["decision"],
+    ]
+    assert sorted(decisions) == ["promoted", "unchanged", "unchanged"]
+    assert state.problems(guild_world["best"]) == []
+    assert any("waiting for another promotion" in err for _, err in done)
+
+
+def test_a_human_s_pr_on_the_branch_is_refused_loudly_and_closing_ours_declines(
+    world, guild_world, ledger
+) -> None:
+    """A person's PR from the promotion branch: nothing pushed, a warning, the job fails.
+    Then promoter's own PR closed by a reviewer: the run is not proposed again."""
+    from tests.repos import git
+
+    entry = ledger("foreign")
+    clone = world.tmp / "person"
+    git(world.tmp, "clone", "-q", str(world.bare), str(clone))
+    git(clone, "checkout", "-q", "-b", "promote/train")
+    (clone / "notes.md").write_text("my experiment\n")
+    git(clone, "add", "notes.md")
+    git(clone, "-c", "user.name=Ann", "-c", "user.email=a@example.com", "commit", "-qm", "WIP")
+    git(clone, "push", "-q", "origin", "promote/train")
+    theirs = world.branch_sha()
+    gh = world.server.client()
+    gh.get_repo("acme/churn-model").create_pull(
+        base="main", head="promote/train", title="WIP: my tweaks", body="by a person"
+    )
+    job = world.event()
+    entry.case()
+    loud = ledger("human")
+    loud.case()
+    loud.outcome("a PR promoter did not open", job.outputs["decision"], job.code, "::warning")
+    entry.measured(lost=0 if world.branch_sha() == theirs else 1)
+    assert (job.code, job.outputs["decision"]) == (1, "refused"), job.stderr
+    assert any(a.startswith("::warning") and "PR #1" in a for a in job.annotations)
+    assert "needs someone to act" in job.stderr
+    assert world.branch_sha() == theirs and world.model_objects() == set()
+
+    declined = ledger("declined")
+    with world.server.state.lock:
+        world.repo.issues[1].state = "closed"
+    git(clone, "push", "-q", "--delete", "origin", "promote/train")
+    assert (world.event().outputs["decision"]) == "promoted"
+    with world.server.state.lock:
+        world.repo.issues[2].state = "closed"  # a reviewer declines the promotion
+    job = world.event()
+    declined.case()
+    declined.measured(duplicates=len(world.pulls()) - 2)
+    assert (job.code, job.outputs["decision"]) == (0, "declined"), job.stderr
+    assert "was declined in PR #2" in job.stdout
+    assert [p.number for p in world.pulls()] == [1, 2]
