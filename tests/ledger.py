@@ -14,19 +14,25 @@ from dataclasses import asdict, dataclass, field
 import pytest
 
 PROMISES = {
-    "automation": "A run cannot change how the repository is run; every path is checked "
-    "before the first side effect",
+    "one-pr": "One PR per op, updated in place; two promotions at once end with one PR",
+    "human-commits": "Never overwrite a person's commits, never push to a branch that carries "
+    "a PR promoter did not open",
+    "provenance": "A PR never points at a model absent from the DVC remote",
+    "private": "Plots are committed and linked at the commit; nothing is uploaded elsewhere",
+    "limits": "GitHub's body and summary limits: long tables fold into the record",
+    "no-side-effects": "Nothing is pushed by select, render, verify or a dry run",
+    "automation": "A run cannot change how the repository is run; every path, template and "
+    "remote is checked before the first side effect",
+    "declined": "A closed promotion PR means 'not this run'",
     "converge": "Converge whatever was interrupted: one PR with the configured labels and "
     "people, one branch, the model in the DVC remote, no worktree left, the checkout untouched",
-    "together": "Two promotions at once end with one PR",
-    "foreign": "Never push to a branch that carries a PR promoter did not open",
-    "retries": "Retries match README (5xx, 429, secondary rate limits), bounded in time; "
-    "a lost answer still ends with one PR; nothing hangs",
-    "commands": "Commands only from people with the permission, asked of the forge; "
-    "from PR conversations only unless commands.on_issues",
+    "commands": "Commands only from people with the permission (asked of the forge), only "
+    "from PR conversations unless commands.on_issues",
+    "retries": "Retries as README says (5xx, 429, secondary rate limits), bounded in time; "
+    "a lost answer still ends with one PR and one reply; nothing hangs",
     "human": "A decision that needs a human is never silent: a warning, and the job fails",
-    "declined": "A closed promotion PR means 'not this run'",
-    "workflows": "Example workflows are valid GitHub workflows",
+    "tokens": "The branch is pushed with the token input, written nowhere",
+    "workflows": "The example workflows are valid GitHub workflows that keep these rules",
 }
 
 

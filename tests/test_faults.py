@@ -93,7 +93,7 @@ def test_kills_after_each_forge_write_then_a_rerun_converges(world, guild_world,
 def test_two_promotions_at_once_from_the_cli_and_ci_end_with_one_pr(
     world, guild_world, ledger
 ) -> None:
-    entry = ledger("together")
+    entry = ledger("one-pr")
     event_env, output, _ = world._event_env("schedule", None, {})
     cli_env = {
         "GITHUB_REPOSITORY": "acme/churn-model",
@@ -131,7 +131,7 @@ def test_a_human_s_pr_on_the_branch_is_refused_loudly_and_closing_ours_declines(
     Then promoter's own PR closed by a reviewer: the run is not proposed again."""
     from tests.repos import git
 
-    entry = ledger("foreign")
+    entry = ledger("human-commits")
     clone = world.tmp / "person"
     git(world.tmp, "clone", "-q", str(world.bare), str(clone))
     git(clone, "checkout", "-q", "-b", "promote/train")

@@ -274,3 +274,40 @@ def test_a_reply_is_posted_once_whatever_its_answer(world, monkeypatch, capsys, 
         if (job.code, job.outputs.get("decision"), len(replies)) != (0, "help", 1):
             problems.append(f"{name}: {job.code} {job.outputs} {len(replies)} replies")
     assert problems == []
+
+
+def test_a_git_server_that_never_answers_fails_the_job_in_bounded_time(
+    tmp_path, monkeypatch, ledger
+) -> None:
+    """Git's own network calls: promoter gives git a low-speed limit (here shortened)."""
+    import socket
+    import threading
+
+    from promoter.errors import PromoterError
+    from promoter.promotion.promote import PromoteRequest, promote
+    from promoter.settings import resolve_settings
+    from promoter.tools.git import Git
+    from tests.memory import MemoryForge, memory_world
+    from tests.repos import git, make_repo_with_bare_remote
+
+    entry = ledger("retries")
+    monkeypatch.delenv("GIT_HTTP_LOW_SPEED_TIME", raising=False)
+    monkeypatch.delenv("GIT_HTTP_LOW_SPEED_LIMIT", raising=False)
+    assert Git(tmp_path)._env["GIT_HTTP_LOW_SPEED_TIME"] == "60"
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+    work, _ = make_repo_with_bare_remote(tmp_path)
+    (work / ".promoter.yml").write_text("select: {objective: max val_acc}\n")
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/acme/m.git"
+    git(work, "remote", "set-url", "origin", url)
+    monkeypatch.setenv("GIT_HTTP_LOW_SPEED_TIME", "2")
+    started = time.monotonic()
+    with pytest.raises(PromoterError, match="cannot fetch"):
+        promote(
+            resolve_settings(work, env={}), memory_world(tmp_path), MemoryForge(), PromoteRequest()
+        )
+    took = time.monotonic() - started
+    entry.case()
+    listener.close()
+    assert took < 20, took
