@@ -301,21 +301,6 @@ class World:
         text = summary.read_text() if summary.exists() else ""
         return Job(code, outputs, stdout, stderr, text, self.tools.calls())
 
-    def promote_cli(self, *args: str, kill: KillAt | None = None) -> Job:
-        """``promoter promote --forge github --json`` from a shell (a subprocess)."""
-        env = {
-            "GITHUB_REPOSITORY": REPO,
-            "GITHUB_TOKEN": "t",
-            "GITHUB_API_URL": self.server.url,
-            "PROMOTER_GITHUB_PACING": "0",
-        }
-        command = ["promote", "--project", str(self.work), "--guild-home", str(self.home)]
-        code, stdout, stderr = self._run(
-            [*command, "--forge", "github", "--json", *args], env, kill
-        )
-        outputs = json.loads(stdout) if code == 0 and stdout.strip() else {}
-        return Job(code, outputs, stdout, stderr, "", self.tools.calls())
-
     def start(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
         """promoter in its own process group (its pid is the group id)."""
         return subprocess.Popen(

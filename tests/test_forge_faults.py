@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
@@ -223,13 +224,8 @@ def test_every_wait_is_capped_so_a_call_ends_in_bounded_time() -> None:
     settings = GitHubSettings(repository="o/r", token="t")
     retry = github._retry(settings)
 
-    class Answer:
-        status = 429
-
-        def getheader(self, name: str, default: str | None = None) -> str | None:
-            return "3600" if name.lower() == "retry-after" else default
-
-    assert retry.get_retry_after(Answer()) == settings.longest_wait
+    answer = SimpleNamespace(status=429, headers={"Retry-After": "3600"})
+    assert retry.get_retry_after(answer) == settings.longest_wait
     for n in range(settings.retries):
         history = tuple(RequestHistory("GET", "/x", None, 502, None) for _ in range(n + 1))
         assert retry.new(history=history).get_backoff_time() <= settings.longest_wait
