@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from promoter.triggers.comment import NOT_ON_ISSUES
-from tests.faultkit import REPO, World
+from tests.faultworld import REPO, World
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faultkit import KillAt, World, convergence
+from tests.faultkit import KillAt
+from tests.faultworld import World, convergence
 from tests.repos import dvc_exe
 
 pytestmark = pytest.mark.slow

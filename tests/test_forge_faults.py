@@ -19,7 +19,7 @@ import pytest
 
 from promoter.forges import github
 from promoter.forges.github import BAD_CREDENTIALS, GitHubSettings
-from tests.faultkit import World, convergence
+from tests.faultworld import World, convergence
 from tests.repos import dvc_exe
 
 pytestmark = pytest.mark.slow
