@@ -339,7 +339,8 @@ def _cli_trigger() -> TriggerInfo:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map errors to exit codes (1 job failure, 2 usage or config, 3 bug)."""
     try:
-        cli.main(args=argv, prog_name="promoter", standalone_mode=False)
+        # Outside standalone mode click returns the code of a raised Exit instead of raising.
+        code = cli.main(args=argv, prog_name="promoter", standalone_mode=False)
     except PromoterError as e:
         click.echo(f"promoter: error: {e}", err=True)
         return e.exit_code
@@ -356,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("".join(traceback.format_exception(e)))
         traceback.print_exc(file=sys.stderr)
         return BUG_EXIT
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -77,6 +77,10 @@ class Git:
         base = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
         # A push or fetch that wants credentials must fail, not wait for a prompt nobody sees.
         base.setdefault("GIT_TERMINAL_PROMPT", "0")
+        # Nor wait for a server that stopped answering: under 1 KB/s for a minute, git over
+        # HTTP gives up (these variables win over git config; the caller's own win over ours).
+        base.setdefault("GIT_HTTP_LOW_SPEED_LIMIT", "1000")
+        base.setdefault("GIT_HTTP_LOW_SPEED_TIME", "60")
         self._env = {**base, **(env or {})}
         self._identity: dict[str, str] | None = None
 
