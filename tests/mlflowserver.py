@@ -226,9 +226,24 @@ def make_world(server: MlflowServer, root: Path) -> MlflowWorld:
     # A run started by `mlflow run`: MLflow records its entry point and params.
     env = client_env(url, "projects")
     done = subprocess.run(
-        [mlflow_exe() or "mlflow", "run", ".", "-e", "main", "-P", "acc=0.88",
-         "--env-manager", "local", "--experiment-name", "projects"],
-        cwd=work, env=env, capture_output=True, text=True, check=False,
+        [
+            mlflow_exe() or "mlflow",
+            "run",
+            ".",
+            "-e",
+            "main",
+            "-P",
+            "acc=0.88",
+            "--env-manager",
+            "local",
+            "--experiment-name",
+            "projects",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"mlflow run failed: {done.stderr[-3000:]}")

@@ -75,8 +75,6 @@ def open_mlflow_store(settings: Settings) -> MlflowRunStore:
         names, origin = (settings.env["MLFLOW_EXPERIMENT_NAME"],), ("$MLFLOW_EXPERIMENT_NAME", None)
     else:
         names, origin = ("Default",), ("the default experiment", None)
-    if not is_remote(uri):
-        check_local_store(uri, where)
     client_environment(settings.env)
     return MlflowRunStore(uri, names, origin, where)
 
@@ -111,6 +109,8 @@ class MlflowRunStore:
     def client(self) -> MlflowClient:
         """MLflow's client, made on first use."""
         if self._client is None:
+            if not is_remote(self.uri):
+                check_local_store(self.uri, self.where)
             self._client = open_client(self.uri)
         return self._client
 
