@@ -13,8 +13,8 @@ import pytest
 
 from tests.fakegithub import fake_github  # noqa: F401 - the shared fake GitHub fixture
 from tests.fakegitlab import fake_gitlab  # noqa: F401 - the shared fake GitLab fixture
-from tests.mlflowserver import mlflow_server, mlflow_world  # noqa: F401 - a real MLflow server
 from tests.guildrun import guild, guild_exe, guild_run, make_project, start_run
+from tests.mlflowserver import mlflow_server, mlflow_world  # noqa: F401 - a real MLflow server
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 

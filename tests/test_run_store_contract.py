@@ -19,8 +19,8 @@ from promoter.runs.guild.store import GuildRunStore
 from promoter.runs.mlflow.connection import client_environment
 from promoter.runs.mlflow.store import MlflowRunStore
 from tests.conftest import GuildWorld
-from tests.mlflowserver import MlflowWorld
 from tests.memory import MemoryStore, memory_run
+from tests.mlflowserver import MlflowWorld
 
 FULL_ID = re.compile(r"[0-9a-f]{32}\Z")
 
