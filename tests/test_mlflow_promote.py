@@ -102,6 +102,8 @@ def test_promote_merges_the_runs_commit_and_fetches_only_its_model(
     body = repo.body()
     assert "Lineage `dvc_model_md5`" in body and "✅ matches the model" in body
     assert "Failed check" not in body
+    assert "(uncommitted changes not recorded by the run store)" in body
+    assert record["run"]["dirty_known"] is False
     scalar = next(s for s in record["scalars"] if s["name"] == "val_acc")
     assert scalar["steps"] == 3  # the whole history, read for the promoted run
     assert main(["verify", "--project", str(repo.work), branch.join(["origin/", ""])]) in (0, 1)

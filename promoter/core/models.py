@@ -164,6 +164,9 @@ class Provenance:
     command: tuple[str, ...] = ()
     python: str | None = None
     packages: tuple[str, ...] = ()
+    records_uncommitted: bool = True
+    """The store says whether the run started from uncommitted changes (Guild does; MLflow
+    records the commit only, so a clean tree cannot be claimed)."""
 
 
 @dataclass(frozen=True, slots=True)

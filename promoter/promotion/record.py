@@ -32,6 +32,8 @@ class RunInfo(_Data, frozen=True):
     user: str | None = None
     vcs_commit: str | None = None
     dirty_source: bool = False
+    dirty_known: bool = True
+    """False: the run store does not record uncommitted changes (MLflow)."""
     sourcecode_digest: str | None = None
     random_seed: int | None = None
     command: list[str] = msgspec.field(default_factory=list)

@@ -168,6 +168,7 @@ def _run_info(run: Run, prov: Provenance) -> RunInfo:
         user=prov.user,
         vcs_commit=run.vcs_commit,
         dirty_source=run.dirty_source,
+        dirty_known=prov.records_uncommitted,
         sourcecode_digest=prov.sourcecode_digest,
         random_seed=prov.random_seed,
         command=list(prov.command),

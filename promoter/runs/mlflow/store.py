@@ -210,6 +210,7 @@ class MlflowRunStore:
             user=tags.get(USER) or (found.info.user_id if found else None) or None,
             random_seed=int(seed) if seed is not None and seed.lstrip("-").isdigit() else None,
             command=(tags[SOURCE_NAME],) if tags.get(SOURCE_NAME) else (),
+            records_uncommitted=False,
         )
 
     def reproduce(self, run: Run) -> str:
