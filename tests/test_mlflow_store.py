@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 from promoter.candidates import select_best
 from promoter.cli import main
 from promoter.config import parse_config
-from promoter.core.models import RunStatus
+from promoter.core.models import Champion, RunStatus
 from promoter.errors import ConfigError, PromoterError, UsageError
 from promoter.runs.mlflow.connection import client_environment
 from promoter.runs.mlflow.store import MlflowRunStore, open_mlflow_store
@@ -275,3 +275,43 @@ def test_a_local_store(tmp_path: Path) -> None:
     missing = Settings(tmp_path, parse_config(data, "t.yml"), None, env={})
     with pytest.raises(UsageError, match="does not exist"):
         open_mlflow_store(missing).list_runs()
+
+
+def test_the_champions_run_is_read_whatever_the_filters(
+    mlflow_world: MlflowWorld, tmp_path: Path
+) -> None:
+    """The champion's run failed (the server filters it out), yet its value is its run's."""
+    champion = Champion(mlflow_world["killed"], "train", "val_acc", 0.5)
+    settings = _settings(mlflow_world, tmp_path, {"objective": "max max:val_acc"})
+    selection, listing = select_best(
+        settings, open_mlflow_store(settings), champion=lambda: champion
+    )
+    assert mlflow_world["killed"] in {r.id for r in listing.runs}
+    assert selection.champion is not None
+    assert selection.champion.value_source == "run"
+    assert selection.champion.value == pytest.approx(0.985)
+    assert selection.decision.value == "not-better"
+    killed = next(v for v in selection.verdicts if v.run.id == mlflow_world["killed"])
+    assert not killed.eligible and "status terminated" in killed.reasons[0]
+
+
+def test_the_parent_of_nested_runs_is_never_a_candidate(
+    mlflow_world: MlflowWorld, tmp_path: Path
+) -> None:
+    client = MlflowClient(mlflow_world.server.url)
+    exp = client.create_experiment("nested")
+    parent = client.create_run(exp, run_name="sweep").info.run_id
+    client.log_metric(parent, "val_acc", 0.99)
+    client.set_terminated(parent)
+    child = client.create_run(exp, tags={"mlflow.parentRunId": parent}).info.run_id
+    client.log_metric(child, "val_acc", 0.9)
+    client.set_terminated(child)
+    settings = _settings(mlflow_world, tmp_path, {"objective": "max val_acc"}, "nested")
+    selection, _ = select_best(settings, open_mlflow_store(settings))
+    assert selection.winner is not None and selection.winner.run.id == child
+    swept = next(v for v in selection.verdicts if v.run.id == parent)
+    assert swept.run.batch and "batch run" in swept.reasons[0]
+    empty = client.create_experiment("empty")
+    assert empty
+    with pytest.raises(UsageError, match="holds no runs"):
+        _store(mlflow_world, "empty").list_runs()
