@@ -43,7 +43,10 @@ def select_best(
     # Asked for one run by id: list everything, so a run the filters exclude says why.
     query = RunQuery(keep=keep) if run else RunQuery(filters.statuses, filters.started_after, keep)
     listing = list_for(store, query, progress)
-    check_scalar_names(policy, listing.runs, "--objective" if objective else settings.config_origin)
+    if listing.runs:  # a server may have filtered every run out: no candidate, not a bad name
+        check_scalar_names(
+            policy, listing.runs, "--objective" if objective else settings.config_origin
+        )
     only = find_run_id(store, listing, run) if run else None
     needed = aggregated_names(policy_scalars(policy))
     if needed:

@@ -45,6 +45,18 @@ class MlflowServer:
             return []
         return re.findall(r'"((?:GET|POST|PUT|DELETE|PATCH) [^"]*)"', self.access_log.read_text())
 
+    def settled(self, quiet: float = 0.5, timeout: float = 10) -> int:
+        """The number of requests logged, once the log has stopped growing: gunicorn writes
+        a request's line after sending the answer, so a client can be ahead of the log."""
+        count, deadline = len(self.requests()), time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = len(self.requests())
+            if now == count:
+                return count
+            count = now
+        return count
+
     def artifact_runs(self, since: int = 0) -> set[str]:
         """Run ids whose artifacts were listed or downloaded (request ``since`` onwards)."""
         runs: set[str] = set()

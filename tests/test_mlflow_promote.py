@@ -72,8 +72,9 @@ def test_promote_merges_the_runs_commit_and_fetches_only_its_model(
 ) -> None:
     repo = Repo(mlflow_world, tmp_path, "train")
     server = mlflow_world.server
-    since = len(server.requests())
+    since = server.settled()
     result = repo.promote(capsys)
+    server.settled()
     assert result["decision"] == "promoted" and result["run_id"] == mlflow_world["best"]
     branch = result["branch"]
     assert branch == "promote/train"

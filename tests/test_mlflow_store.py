@@ -135,11 +135,11 @@ def test_histories_only_for_candidates_and_the_metrics_aggregated(
     mlflow_world: MlflowWorld, tmp_path: Path
 ) -> None:
     server = mlflow_world.server
-    since = len(server.requests())
+    since = server.settled()
     select = {"objective": "max max:val_acc", "where": ["min:train/loss < 5"]}
     settings = _settings(mlflow_world, tmp_path, select)
     selection, listing = select_best(settings, open_mlflow_store(settings))
-    asked = [r for r in server.requests()[since:] if "metrics/get-history" in r]
+    asked = [r for r in server.requests()[since : server.settled()] if "get-history" in r]
     keys = {line.split("metric_key=")[1].split("&")[0].split()[0] for line in asked}
     assert keys == {"val_acc", "train%2Floss"}
     completed = {r.id for r in listing.runs if r.status is RunStatus.COMPLETED}
@@ -154,10 +154,10 @@ def test_histories_only_for_candidates_and_the_metrics_aggregated(
     )
     assert selection.winner.run.id == best
     # Last-value objectives read no history at all.
-    since = len(server.requests())
+    since = server.settled()
     plain = _settings(mlflow_world, tmp_path, {"objective": "max val_acc"})
     select_best(plain, open_mlflow_store(plain))
-    assert not [r for r in server.requests()[since:] if "get-history" in r]
+    assert not [r for r in server.requests()[since : server.settled()] if "get-history" in r]
 
 
 def test_runs_json_shows_the_last_value_only(
@@ -315,3 +315,35 @@ def test_the_parent_of_nested_runs_is_never_a_candidate(
     assert empty
     with pytest.raises(UsageError, match="holds no runs"):
         _store(mlflow_world, "empty").list_runs()
+
+
+def test_every_run_filtered_out_by_the_server_is_no_candidate(
+    mlflow_world: MlflowWorld, tmp_path: Path
+) -> None:
+    settings = _settings(
+        mlflow_world, tmp_path, {"objective": "max val_acc", "started_after": "2099-01-01"}
+    )
+    selection, listing = select_best(settings, open_mlflow_store(settings))
+    assert not listing.runs and selection.decision.value == "no-candidate"
+
+
+def test_cli_exit_codes_for_bad_mlflow_input(
+    mlflow_world: MlflowWorld, tmp_path: Path, capsys
+) -> None:
+    config = tmp_path / ".promoter.yml"
+    url = mlflow_world.server.url
+    config.write_text(
+        f"source: {{type: mlflow, tracking_uri: '{url}', experiment: typo}}\n"
+        "select: {objective: max val_acc}\n"
+    )
+    assert main(["select", "--project", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "source.experiment: no experiment 'typo'" in err[0]
+    assert "train" in err[0]
+    config.write_text(
+        "source: {type: mlflow, tracking_uri: 'http://127.0.0.1:9', experiment: train}\n"
+        "select: {objective: max val_acc}\n"
+    )
+    assert main(["select", "--project", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("promoter: error: cannot reach the MLflow tracking server")
