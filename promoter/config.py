@@ -47,10 +47,23 @@ class RemoteConfig(_Strict, frozen=True):
 class SourceConfig(_Strict, frozen=True):
     """Where runs come from."""
 
-    type: Literal["guild"] = "guild"
+    type: Literal["guild", "mlflow"] = "guild"
     guild_home: str | None = None
     remote: str | RemoteConfig | None = None
     operation: str | list[str] | None = None
+    tracking_uri: str | None = None
+    """MLflow: a server's URL or a local store (``mlruns/``, ``sqlite:``); else
+    ``$MLFLOW_TRACKING_URI``, else the project's ``mlruns/``."""
+    experiment: str | list[str] | None = None
+    """MLflow: the experiment(s) whose runs are candidates; else ``$MLFLOW_EXPERIMENT_NAME``,
+    else ``Default``."""
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        """The experiment names as a tuple (empty: not configured)."""
+        if self.experiment is None:
+            return ()
+        return (self.experiment,) if isinstance(self.experiment, str) else tuple(self.experiment)
 
     @property
     def operations(self) -> tuple[str, ...]:
@@ -234,6 +247,7 @@ def check_semantics(config: Config, origin: str) -> None:
                 sel.started_after,
             )
         )
+    checks += _source_checks(config.source)
     checks.append(("source.remote", check_remote, config.source))
     if config.pr.branch is not None:
         checks.append(("pr.branch", check_template_fields, config.pr.branch))
@@ -243,6 +257,29 @@ def check_semantics(config: Config, origin: str) -> None:
             check(value)
         except (ExpressionError, ValueError) as e:
             raise ConfigError(origin, key, str(e)) from None
+
+
+_SOURCE_KEYS = {"guild": ("guild_home", "remote"), "mlflow": ("tracking_uri", "experiment")}
+
+
+def _source_checks(source: SourceConfig) -> list[tuple[str, Callable[[Any], object], Any]]:
+    """Keys of one store's kind given for another (``tracking_uri`` with ``type: guild``)."""
+    checks: list[tuple[str, Callable[[Any], object], Any]] = []
+    for kind, keys in _SOURCE_KEYS.items():
+        for key in keys:
+            if kind != source.type and getattr(source, key) is not None:
+                reason = f"only for type: {kind} (source.type is {source.type})"
+                checks.append((f"source.{key}", _fail(reason), None))
+    if source.type == "mlflow" and source.experiment is not None and not source.experiments:
+        checks.append(("source.experiment", _fail("name at least one experiment"), None))
+    return checks
+
+
+def _fail(reason: str) -> Callable[[Any], object]:
+    def fail(_: Any) -> object:
+        raise ValueError(reason)
+
+    return fail
 
 
 def find_config(project: Path, explicit: Path | None = None) -> Path | None:

@@ -128,11 +128,15 @@ def _log_listing(store: RunStore, listing: RunListing, started: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see README).")
 def runs(settings: Settings, as_json: bool) -> None:
     """List runs: id, op, status, started, flags and the chosen scalars."""
-    from promoter.core.policy import chosen_scalars
+    from promoter.candidates import list_with_series
+    from promoter.core.expr import parse_scalar
+    from promoter.core.policy import aggregated_names, chosen_scalars
 
     started = time.monotonic()
     store = _store(settings)
-    listing = store.list_runs(_progress())
+    columns = chosen_scalars(settings.config)
+    needed = aggregated_names(parse_scalar(c) for c in columns)
+    listing = list_with_series(store, needed, _progress())
     _log_listing(store, listing, started)
     if as_json:
         from promoter.cli.report import listing_json
@@ -141,7 +145,7 @@ def runs(settings: Settings, as_json: bool) -> None:
         return
     from promoter.cli.tables import console, print_runs
 
-    print_runs(console(), listing, chosen_scalars(settings.config))
+    print_runs(console(), listing, columns)
 
 
 @cli.command()

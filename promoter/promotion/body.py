@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from promoter.candidates import select_best
+from promoter.candidates import select_best, winner_series
 from promoter.errors import UsageError
 from promoter.forges.base import Forge
 from promoter.forges.local import LocalForge
@@ -65,14 +65,17 @@ def render_run(settings: Settings, store: RunStore, run_id: str, html: bool = Fa
     selection, listing = select_best(settings, store, run=run_id)
     if not selection.verdicts:
         raise UsageError(f"run {run_id} is not a candidate")
-    verdict = selection.verdicts[0]
+    champion = selection.champion.champion if selection.champion else None
+    champion_run = next((r for r in listing.runs if champion and r.id == champion.run_id), None)
+    selection, verdict, champion_run = winner_series(
+        store, selection, selection.verdicts[0], champion_run
+    )
     run = verdict.run
     files = store.run_files(run)
     plan = plan_merge(files, settings.config.merge, run.flags)
     # As in a promotion: DVC outputs are not hashed here (DVC's md5 is their identity).
     hashed = [c for c in plan.copies if not c.dvc]
     run_dir = store.materialize(run, [c.run_path for c in hashed if c.run_path is not None])
-    champion = selection.champion.champion if selection.champion else None
     facts = RecordFacts(
         provenance=store.provenance(run),
         reproduce=store.reproduce(run),
@@ -87,7 +90,7 @@ def render_run(settings: Settings, store: RunStore, run_id: str, html: bool = Fa
             title=title_of(settings, selection, verdict),
         ),
         tools={},
-        champion_run=next((r for r in listing.runs if champion and r.id == champion.run_id), None),
+        champion_run=champion_run,
     )
     record = build_record(selection, facts, verdict)
     body = render_body(

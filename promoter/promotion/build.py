@@ -16,6 +16,7 @@ import msgspec
 import yaml
 
 from promoter import __version__
+from promoter.candidates import winner_series
 from promoter.config import ArtifactConfig
 from promoter.core.champion import champion_yaml
 from promoter.core.models import Run, RunFiles
@@ -99,7 +100,12 @@ def build_branch(
     commit."""
     selection, pr = request.selection, request.pr
     assert selection.winner is not None
-    run = selection.winner.run
+    champion = selection.champion.champion if selection.champion else None
+    champion_run = next((r for r in request.runs if champion and r.id == champion.run_id), None)
+    selection, winner, champion_run = winner_series(
+        store, selection, selection.winner, champion_run
+    )
+    run = winner.run
     config = settings.config
     project_dir, git = workspace.project_dir, workspace.git
     files = store.run_files(run)
@@ -115,8 +121,6 @@ def build_branch(
     dvc_paths = _dvc_outputs(config.merge.artifacts, written)
     if dvc_paths:
         _warm_up_plotting()
-    champion = selection.champion.champion if selection.champion else None
-    champion_run = next((r for r in request.runs if champion and r.id == champion.run_id), None)
     facts = RecordFacts(
         provenance=store.provenance(run),
         reproduce=store.reproduce(run),

@@ -32,12 +32,16 @@ class RunInfo(_Data, frozen=True):
     user: str | None = None
     vcs_commit: str | None = None
     dirty_source: bool = False
+    dirty_known: bool = True
+    """False: the run store does not record uncommitted changes (MLflow)."""
     sourcecode_digest: str | None = None
     random_seed: int | None = None
     command: list[str] = msgspec.field(default_factory=list)
     python: str | None = None
     packages_count: int = 0
     packages_sha256: str | None = None
+    lineage: dict[str, str] = msgspec.field(default_factory=dict)
+    """Hashes the run recorded about its inputs and outputs (``*_md5`` tags)."""
 
 
 class ObjectiveInfo(_Data, frozen=True):
@@ -60,6 +64,15 @@ class CriterionRow(_Data, frozen=True):
     values: dict[str, float | None]
     problem: str | None = None
     champion_passed: bool | None = None
+
+
+class CheckRow(_Data, frozen=True):
+    """A check of the promotion (the run's ``dvc_model_md5`` against the model stored);
+    ``passed`` is ``None`` when it could not be made."""
+
+    name: str
+    passed: bool | None
+    detail: str
 
 
 class ScalarRow(_Data, frozen=True):
@@ -169,6 +182,9 @@ class SourceMergeInfo(_Data, frozen=True):
     """Files the run and the base both changed, resolved with the run's version."""
     replaced: list[str] = msgspec.field(default_factory=list)
     """Copy: files whose copy replaces a different version on the base (possible reverts)."""
+    snapshot: bool = True
+    """False: the run store keeps no copy of the run's source (MLflow), so a copy brings the
+    run's outputs only, not its code."""
 
 
 class PromotionRecord(_Data, frozen=True, kw_only=True):
@@ -177,6 +193,8 @@ class PromotionRecord(_Data, frozen=True, kw_only=True):
     schema: int = RECORD_SCHEMA
     decision: str
     summary: str
+    checks: list[CheckRow] = msgspec.field(default_factory=list)
+    """Checks of the promotion; a failed one is shown first."""
     run: RunInfo
     objective: ObjectiveInfo
     criteria: list[CriterionRow]

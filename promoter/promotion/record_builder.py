@@ -13,9 +13,11 @@ from promoter.core.champion import ChampionDocument, ChampionObjective
 from promoter.core.expr import Criterion, ScalarRef
 from promoter.core.models import Champion, FlagValue, Provenance, Run, RunFiles
 from promoter.core.selection import Selection, Verdict, check_criterion, scalar_value
+from promoter.promotion.lineage import lineage_hashes, model_check
 from promoter.promotion.merge.source import SourceMerge
 from promoter.promotion.record import (
     ChampionInfo,
+    CheckRow,
     CriterionRow,
     DependencyRow,
     DvcRow,
@@ -80,9 +82,13 @@ def build_record(
         if standing is not None and standing.value is not None
         else None
     )
+    check = model_check(lineage_hashes(run.tags), [(d.path, d.md5) for d in facts.dvc])
     return PromotionRecord(
         decision=selection.decision.value,
         summary=selection.summary,
+        checks=[CheckRow(name=check.name, passed=check.passed, detail=check.detail)]
+        if check
+        else [],
         run=_run_info(run, facts.provenance),
         objective=ObjectiveInfo(
             name=str(policy.objective.scalar),
@@ -129,11 +135,11 @@ def build_record(
         trigger=facts.trigger,
         pr=facts.pr,
         tools=dict(facts.tools),
-        source_merge=_source_merge(facts.source_merge),
+        source_merge=_source_merge(facts.source_merge, facts.run_files),
     )
 
 
-def _source_merge(merged: SourceMerge | None) -> SourceMergeInfo | None:
+def _source_merge(merged: SourceMerge | None, files: RunFiles) -> SourceMergeInfo | None:
     if merged is None:
         return None
     return SourceMergeInfo(
@@ -143,6 +149,7 @@ def _source_merge(merged: SourceMerge | None) -> SourceMergeInfo | None:
         changed=[f"{status} {path}" for status, path in merged.changed],
         taken_from_run=list(merged.taken_from_run),
         replaced=list(merged.replaced),
+        snapshot=bool(files.source or files.dependencies),
     )
 
 
@@ -161,12 +168,14 @@ def _run_info(run: Run, prov: Provenance) -> RunInfo:
         user=prov.user,
         vcs_commit=run.vcs_commit,
         dirty_source=run.dirty_source,
+        dirty_known=prov.records_uncommitted,
         sourcecode_digest=prov.sourcecode_digest,
         random_seed=prov.random_seed,
         command=list(prov.command),
         python=prov.python,
         packages_count=len(prov.packages),
         packages_sha256=hashlib.sha256(packages.encode()).hexdigest() if prov.packages else None,
+        lineage=lineage_hashes(run.tags),
     )
 
 

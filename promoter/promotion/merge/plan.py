@@ -219,6 +219,17 @@ def _too_long(path: str) -> str | None:
     return None
 
 
+def _no_such_file(generated: Sequence[RunFile], shown: int = 20) -> str:
+    """Why an artifact's ``from`` matched nothing, with the files the run does have."""
+    names = [f.run_path for f in generated]
+    if not names:
+        return "the run has no such generated file (it has none)"
+    listed = ", ".join(names[:shown]) + (
+        f" and {len(names) - shown} more" if len(names) > shown else ""
+    )
+    return f"the run has no such generated file; it has: {listed}"
+
+
 def _excluded(project_path: str, run_path: str, patterns: Sequence[str]) -> str | None:
     for pattern in patterns:
         if fnmatch.fnmatchcase(project_path, pattern) or fnmatch.fnmatchcase(run_path, pattern):
@@ -237,7 +248,7 @@ def _map_artifacts(out: _Mapping, generated: Sequence[RunFile], config: MergeCon
             f for f in generated if f.run_path == source or f.run_path.startswith(source + "/")
         ]
         if not matched:
-            out.refusals.append(Refusal(artifact.from_, "the run has no such generated file"))
+            out.refusals.append(Refusal(artifact.from_, _no_such_file(generated)))
             continue
         for f in matched:
             rest = f.run_path[len(source) :].lstrip("/")
