@@ -343,8 +343,14 @@ docker image ls --format '{{.Repository}}:{{.Tag}}' | grep "^$registry/" | xargs
 
 # --- 8. act end to end ---------------------------------------------------------------------
 phase e2e
+# The runs' git and DVC remotes are mounted at their own paths into a container that runs as
+# the workspace's owner (uid 1001 in the GitHub layout): they must not sit under a directory
+# closed to that uid, as /root is.
+e2e_work=$(mktemp -d /tmp/promoter-e2e.XXXXXX)
+chmod 755 "$e2e_work"
+cleanups+=("rm -rf $e2e_work")
 "$py" "$repo/scripts/container_e2e.py" --act "$act" --image "$pushed_image" \
-  --digest "$pushed_digest" --action-yml "$action_yml" --work "$cache/e2e" \
+  --digest "$pushed_digest" --action-yml "$action_yml" --work "$e2e_work/e2e" \
   --results "$cache/e2e-results.json" ${COMPARE_IMAGE:+--compare "$COMPARE_IMAGE"}
 
 # --- 9. GitLab CI end to end ---------------------------------------------------------------

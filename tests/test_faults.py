@@ -152,7 +152,7 @@ def test_a_human_s_pr_on_the_branch_is_refused_loudly_and_closing_ours_declines(
     loud.outcome("a PR promoter did not open", job.outputs["decision"], job.code, "::warning")
     entry.measured(lost=0 if world.branch_sha() == theirs else 1)
     assert (job.code, job.outputs["decision"]) == (1, "refused"), job.stderr
-    assert any(a.startswith("::warning") and "PR #1" in a for a in job.annotations)
+    assert any(a.startswith("::warning") and "pull request #1" in a for a in job.annotations)
     assert "needs someone to act" in job.stderr
     assert world.branch_sha() == theirs and world.model_objects() == set()
 
@@ -167,5 +167,5 @@ def test_a_human_s_pr_on_the_branch_is_refused_loudly_and_closing_ours_declines(
     declined.case()
     declined.measured(duplicates=len(world.pulls()) - 2)
     assert (job.code, job.outputs["decision"]) == (0, "declined"), job.stderr
-    assert "was declined in PR #2" in job.stdout
+    assert "was declined in pull request #2" in job.stdout
     assert [p.number for p in world.pulls()] == [1, 2]

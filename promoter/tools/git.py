@@ -156,11 +156,12 @@ class Git:
         paths on stdin."""
         if not paths:
             return set()
-        stdin = "".join(f"{p}\0" for p in paths)
+        # "./" first: check-ignore reads a leading ":(" as pathspec magic, even on stdin.
+        stdin = "".join(f"./{p}\0" for p in paths)
         done = self._run("check-ignore", "-z", "--stdin", check=False, input=stdin)
         if done.returncode > 1:
             raise self._error(done)
-        return {p for p in done.stdout.split("\0") if p}
+        return {p.removeprefix("./") for p in done.stdout.split("\0") if p}
 
     def is_tracked(self, path: str) -> bool:
         """Whether the index holds ``path`` (or, for a directory, a file under it)."""
