@@ -24,6 +24,9 @@ class TriggerKind(StrEnum):
     """The nightly job."""
     COMMENT = "comment"
     """A comment that may hold a slash command."""
+    PUSH = "push"
+    """A push to the repository (GitHub ``push``; GitLab's push pipeline): after the merge of
+    a promotion into ``pr.base``, its registration."""
     OTHER = "other"
 
 
@@ -42,6 +45,17 @@ class CommentTrigger:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PushTrigger:
+    """A push, as git names it: ``ref`` is ``refs/heads/<branch>`` or ``refs/tags/<tag>``;
+    ``before``/``after`` are the ref's commits around the push (``None`` or all zeros: the
+    ref was created / deleted)."""
+
+    ref: str
+    before: str | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Trigger:
     """One start of promoter, with the request the host resolved from its inputs."""
 
@@ -55,6 +69,7 @@ class Trigger:
     objective: str | None = None
     dry_run: bool = False
     comment: CommentTrigger | None = None
+    push: PushTrigger | None = None
 
 
 def should_ignore(trigger: Trigger, prefix: str = DEFAULT_PREFIX) -> str | None:
