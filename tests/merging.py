@@ -18,18 +18,25 @@ def merge_pull(
     base: str = "main",
     forge_dir: Path | None = None,
     owner: str = "acme",
+    push: bool = True,
 ) -> str:
     """Merge ``branch`` into ``base`` of ``bare`` with a merge commit, as GitHub's merge button
-    does; returns the merge commit's sha."""
+    does, and push it (``push=False``: the next merge's push takes both); returns the merge
+    commit's sha."""
     if not scratch.is_dir():
         git(bare.parent, "clone", "-q", str(bare), str(scratch))
         for key, value in IDENTITY.items():
             git(scratch, "config", key, value)
     git(scratch, "fetch", "-q", "origin")
-    git(scratch, "checkout", "-q", "-B", base, f"origin/{base}")
+    state = git(scratch, "status", "--porcelain", "--branch").splitlines()[0]
+    if state.startswith(f"## {base}...") and "[ahead" in state and "behind" not in state:
+        git(scratch, "checkout", "-q", base)  # keep the merges not pushed yet
+    else:
+        git(scratch, "checkout", "-q", "-B", base, f"origin/{base}")
     message = f"Merge pull request #{number} from {owner}/{branch}"
     git(scratch, "merge", "-q", "--no-ff", "-m", message, f"origin/{branch}")
-    git(scratch, "push", "-q", "origin", base)
+    if push:
+        git(scratch, "push", "-q", "origin", base)
     if forge_dir is not None:
         path = forge_dir / f"pull-{number}.json"
         data = json.loads(path.read_text())

@@ -116,7 +116,7 @@ def history_lines(tracks: Sequence[TrackHistory]) -> list[str]:
             passed = sum(1 for c in e.criteria if c.passed)
             criteria = f"criteria {passed}/{len(e.criteria)}" if e.criteria else "no criteria"
             lines.append(
-                f"  {e.version or '(no tag)':>9}  {e.date}  {e.commit[:12]}  run {e.run_id[:8]}"
+                f"  {e.tag or '(no tag)'}  {e.date}  {e.commit[:12]}  run {e.run_id[:8]}"
                 f"  {name or 'objective'} {value}  {criteria}"
             )
     return lines
