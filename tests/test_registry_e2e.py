@@ -30,6 +30,13 @@ select:
 merge:
   flags_file: params.yml
   artifacts: [{from: model.pkl, to: models/model.pkl, dvc: true}]
+pr: {model_card: MODEL_CARD.md}
+"""
+# The run writes its own model card, one line of it hostile.
+CARD_WRITER = """
+with open("MODEL_CARD.md", "w") as card:
+    card.write(f"# Churn model (acc={acc})\\n\\nIntended use: ranking.\\n")
+    card.write("</details><img src=x onerror=alert(1)>\\n")
 """
 
 
@@ -51,6 +58,8 @@ class Team:
         self.work, self.bare = make_repo_with_bare_remote(tmp_path)
         for name in ("guild.yml", "train.py"):
             shutil.copy(PROJECT_TEMPLATE / name, self.work / name)
+        with (self.work / "train.py").open("a") as train:
+            train.write(CARD_WRITER)
         (self.work / ".promoter.yml").write_text(CONFIG)
         make_dvc_remote(self.work, tmp_path / "dvc-remote")
         commit_all(self.work, "the project")
@@ -159,6 +168,15 @@ def test_registered_versions_are_what_gto_lists_and_what_a_consumer_imports(
     pointer = yaml.safe_load((consumer / "model.pkl.dvc").read_text())
     assert pointer["outs"][0]["md5"] == wanted == _md5(consumer / "model.pkl")
     assert wanted != team.record("train@v0.1.0", first)["dvc"][0]["md5"]
+
+    # The second PR's body: the first champion listed among the other candidates, the card.
+    body = (team.forge / "pull-2.md").read_text()
+    assert f"| 2 | `{first[:8]}` | completed | 0.8 | -0.05 | 1/1 | val\\_acc 0\\.8, winner" in body
+    assert "### Model card" in body and "\\# Churn model \\(acc\\=0\\.85\\)" in body
+    assert "&lt;/details&gt;&lt;img src\\=x onerror\\=alert\\(1\\)&gt;" in body
+    assert "unknown user" not in body
+    card = team.record("train@v0.2.0", second)["model_card"]
+    assert card["path"] == "MODEL_CARD.md" and card["text"].startswith("# Churn model (acc=0.85)")
 
     history = team.cli("history", "--plot", str(tmp_path / "history.png"))
     (track,) = history["tracks"]

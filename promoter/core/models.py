@@ -166,6 +166,8 @@ class Provenance:
     command: tuple[str, ...] = ()
     python: str | None = None
     packages: tuple[str, ...] = ()
+    ci_job_url: str | None = None
+    """The CI job the run ran in, when its recorded environment says (GitHub, GitLab, ...)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -301,6 +301,7 @@ def _build_and_publish(
                         base=settings.config.pr.base,
                         title=title_of(settings, selection),
                         command_prefix=settings.config.commands.prefix,
+                        candidates=settings.config.pr.candidates,
                     ),
                     dry_run=request.dry_run,
                     check_body=lambda record: render_record_body(
