@@ -82,9 +82,7 @@ def screenshot_record(
             champion=None,
             summary="run 3f2a9c1b has val_acc 0.9312; no champion yet",
             objective=ObjectiveInfo(name="val_acc", direction="max", value=0.9312),
-            scalars=[
-                msgspec.structs.replace(s, champion=None, delta=None) for s in record.scalars
-            ],
+            scalars=[msgspec.structs.replace(s, champion=None, delta=None) for s in record.scalars],
             flags=[FlagRow(f.name, f.value) for f in record.flags],
             criteria=[msgspec.structs.replace(c, champion_passed=None) for c in record.criteria],
         )

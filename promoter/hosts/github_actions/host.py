@@ -99,6 +99,8 @@ class GitHubActions:
             "pr-url": (promotion.pr_url if promotion else None) or "",
             "model-md5": json.dumps(dict(promotion.model_md5) if promotion else {}, sort_keys=True),
             "tracks": json.dumps([_track_output(p) for p in result.promotions]),
+            "tag": "",
+            "history-plot": "",
         }
         if result.registrations:
             outputs.update(registration_outputs(result))
