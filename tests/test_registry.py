@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 import yaml
 
@@ -351,3 +352,65 @@ def test_history_and_registration_on_a_repository(tmp_path, capsys) -> None:
     markdown = history_markdown(histories(resolve_settings(work)))
     assert "| `train@v0.1.0` |" in markdown and "| not registered |" in markdown
     assert '  x-axis ["aaaaaaaa", "v0.1.0"]' in markdown and "  line [0.8, 0.85]" in markdown
+
+
+def test_champion_values_cannot_add_lines_to_the_tag_message() -> None:
+    plan = plan_registration(_facts())
+    forged = msgspec.structs.replace(_champion(RUN_B), op="train\n\nPromoter-Run: " + RUN_A)
+    text = tag_message(plan, forged, "train", (None, None))
+    assert f"Promoter-Run: {RUN_A}" not in text.splitlines()
+    assert text.splitlines()[0] == f"train@v0.2.0: run bbbbbbbb of train Promoter-Run: {RUN_A}"
+
+
+def test_a_project_in_a_subdirectory_is_registered_from_its_own_champion(tmp_path, capsys) -> None:
+    work, bare = make_repo_with_bare_remote(tmp_path)
+    project = work / "ml"
+    project.mkdir()
+    (project / ".promoter.yml").write_text("select: {objective: max val_acc}\n")
+    merged = _promotion(project, RUN_A, 0.8, "Merge pull request #5 from acme/promote/train")
+    capsys.readouterr()
+    assert (
+        main(["register", "--project", str(project), "--json", "--forge-dir", str(tmp_path)]) == 0
+    )
+    (track,) = json.loads(capsys.readouterr().out)["tracks"]
+    assert (track["tag"], track["commit"], track["pr_number"]) == ("train@v0.1.0", merged, 5)
+    assert main(["history", "--project", str(project), "--json"]) == 0
+    (history,) = json.loads(capsys.readouterr().out)["tracks"]
+    assert [c["tag"] for c in history["champions"]] == ["train@v0.1.0"]
+    assert history["champions"][0]["criteria"][0]["values"] == {"val_acc": 0.8}
+    assert git(bare, "tag") == "train@v0.1.0\n"
+
+
+def test_a_tag_made_meanwhile_is_never_moved_the_next_version_is_taken(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    """Another job pushes train@v0.1.0 between our look at the tags and our push: our push
+    of that name is refused by the lease, we look again and take v0.2.0."""
+    from promoter.registry.repo import Repository
+
+    work, bare = make_repo_with_bare_remote(tmp_path)
+    (work / ".promoter.yml").write_text("select: {objective: max val_acc}\n")
+    old = commit_all(work, "config")
+    merged = _promotion(work, RUN_A, 0.8, "Merge pull request #1 from acme/promote/train")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(bare), str(other))
+    git(other, "-c", "user.name=o", "-c", "user.email=o@x", "tag", "-a", "-m", "by hand",
+        "train@v0.1.0", old)  # fmt: skip
+    git(other, "push", "-q", "origin", "train@v0.1.0")
+    real_tags = Repository.tags
+    calls: list[int] = []
+
+    def stale_first(self: Repository) -> list[tuple[str, str, str | None]]:
+        calls.append(1)
+        return [] if len(calls) == 1 else real_tags(self)
+
+    monkeypatch.setattr(Repository, "tags", stale_first)
+    capsys.readouterr()
+    assert main(["register", "--project", str(work), "--json", "--forge-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    (track,) = json.loads(out.out)["tracks"]
+    assert (track["tag"], track["created"]) == ("train@v0.2.0", True)
+    assert len(calls) == 2
+    assert git(bare, "rev-parse", "train@v0.1.0^{commit}").strip() == old  # not moved
+    assert git(bare, "rev-parse", "train@v0.2.0^{commit}").strip() == merged
+    assert "train@v0.1.0 appeared on the remote meanwhile: looking again" in out.err

@@ -134,18 +134,19 @@ def tag_message(
     assert plan.tag is not None and plan.commit is not None and plan.version is not None
     number, url = pull
     objective = champion.objective
+    op = _one_line(champion.op or "") or "unknown op"
     value = "" if objective.value is None else f" = {objective.value:.6g}"
-    goal = f"{objective.direction or ''} {objective.name or ''}".strip()
+    goal = _one_line(f"{objective.direction or ''} {objective.name or ''}")
     pr_line = "Pull request: not found"
     if number is not None:
         pr_line = f"Pull request: #{number}" + (f" {url}" if url else "")
     lines = [
-        f"{plan.tag}: run {champion.run_id[:8]} of {champion.op or name}",
+        f"{plan.tag}: run {champion.run_id[:8]} of {op}",
         "",
-        f"Run: {champion.run_id} ({champion.op or 'unknown op'})",
+        f"Run: {champion.run_id} ({op})",
         pr_line,
         f"Objective: {goal}{value}" if goal else "Objective: not recorded",
-        f"Record: {champion.record or 'not recorded'}",
+        f"Record: {_one_line(champion.record or '') or 'not recorded'}",
         f"Merge commit: {plan.commit}",
         "",
         f"Promoter-Run: {champion.run_id}",
@@ -154,3 +155,8 @@ def tag_message(
     if number is not None:
         lines.append(f"Promoter-Pull-Request: {number}")
     return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    # Values from champion.yaml stay on their line: none can add a trailer to the message.
+    return " ".join(text.split())

@@ -57,11 +57,13 @@ def open_repository(project: Path, forge: Forge | None = None) -> Repository:
     """The project's repository, talking to its remote with the forge's token; a shallow
     clone (``actions/checkout``'s default) gets its history first: registrations and history
     read the whole first-parent line of the base."""
-    git = Git(project)
+    # Git at the top: history is read with repository paths (a pathspec is read from the
+    # directory git runs in, and the project may be a subdirectory).
+    top = Git(project).toplevel().resolve()
+    git = Git(top)
     credentials = forge.git_credentials() if forge is not None else None
     if credentials is not None:
         git = git.authenticated(credentials.server_url, credentials.username, credentials.token)
-    top = git.toplevel().resolve()
     name = git.default_remote()
     remote = None
     if name is not None:
