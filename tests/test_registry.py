@@ -414,3 +414,77 @@ def test_a_tag_made_meanwhile_is_never_moved_the_next_version_is_taken(
     assert git(bare, "rev-parse", "train@v0.1.0^{commit}").strip() == old  # not moved
     assert git(bare, "rev-parse", "train@v0.2.0^{commit}").strip() == merged
     assert "train@v0.1.0 appeared on the remote meanwhile: looking again" in out.err
+
+
+def test_without_a_remote_the_tag_is_made_here(tmp_path, capsys) -> None:
+    work = tmp_path / "solo"
+    git(tmp_path, "init", "-q", "-b", "main", str(work))
+    git(work, "config", "user.name", "a")
+    git(work, "config", "user.email", "a@x")
+    (work / ".promoter.yml").write_text("select: {objective: max val_acc}\n")
+    champion = work / ".promoter" / "champion.yaml"
+    champion.parent.mkdir()
+    champion.write_text(f"run_id: {RUN_A}\nop: mnist:train\n")
+    sha = commit_all(work, "promoted by hand")
+    capsys.readouterr()
+    assert main(["register", "--project", str(work), "--json", "--forge-dir", str(tmp_path)]) == 0
+    (track,) = json.loads(capsys.readouterr().out)["tracks"]
+    assert (track["name"], track["tag"], track["commit"]) == (
+        "mnist-train",
+        "mnist-train@v0.1.0",
+        sha,
+    )
+    assert git(work, "cat-file", "-t", "mnist-train@v0.1.0").strip() == "tag"
+    assert main(["register", "--project", str(work), "--json", "--forge-dir", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["tracks"][0]["created"] is False
+    # A broken champion file in the history is skipped with a warning; the rest is read.
+    champion.write_text("run_id: [not, an, id]\n")
+    commit_all(work, "broken")
+    champion.write_text(f"run_id: {RUN_B}\nop: mnist:train\n")
+    commit_all(work, "next")
+    assert main(["history", "--project", str(work), "--json"]) == 0
+    out = capsys.readouterr()
+    (history,) = json.loads(out.out)["tracks"]
+    assert [c["run_id"] for c in history["champions"]] == [RUN_A, RUN_B]
+    assert "is not a champion file" in out.err
+    git(work, "checkout", "-q", "-b", "other")
+    git(work, "branch", "-D", "main")
+    assert main(["register", "--project", str(work)]) == 1
+    assert "pr.base: no branch 'main' in this repository" in capsys.readouterr().err
+
+
+def test_a_shallow_clone_gets_the_history_first(tmp_path, capsys) -> None:
+    work, bare = make_repo_with_bare_remote(tmp_path)
+    (work / ".promoter.yml").write_text("select: {objective: max val_acc}\n")
+    commit_all(work, "config")
+    first = _promotion(work, RUN_A, 0.8, "Merge pull request #1 from acme/promote/train")
+    (work / "NOTES.md").write_text("notes\n")
+    commit_all(work, "notes")
+    git(work, "push", "-q", "origin", "main")
+    shallow = tmp_path / "ci"
+    git(tmp_path, "clone", "-q", "--depth", "1", bare.as_uri(), str(shallow))
+    assert git(shallow, "rev-parse", "--is-shallow-repository").strip() == "true"
+    capsys.readouterr()
+    assert (
+        main(["register", "--project", str(shallow), "--json", "--forge-dir", str(tmp_path)]) == 0
+    )
+    (track,) = json.loads(capsys.readouterr().out)["tracks"]
+    assert (track["tag"], track["commit"]) == ("train@v0.1.0", first)
+    assert git(shallow, "rev-parse", "--is-shallow-repository").strip() == "false"
+
+
+def test_history_plot_and_the_cli_without_champions(tmp_path, capsys) -> None:
+    work, _ = make_repo_with_bare_remote(tmp_path)
+    (work / ".promoter.yml").write_text(
+        "source: {operation: train}\nselect: {objective: max val_acc}\n"
+    )
+    commit_all(work, "config")
+    git(work, "push", "-q", "origin", "main")
+    capsys.readouterr()
+    assert main(["history", "--project", str(work), "--plot", str(tmp_path / "h.png")]) == 0
+    out = capsys.readouterr()
+    assert "no champion with a value for its objective yet: no plot" in out.err
+    assert out.out == "train on main: 0 champions (objective)\n"  # named after source.operation
+    assert not (tmp_path / "h.png").exists()
+    assert main(["register", "--project", str(work), "--forge-dir", str(tmp_path)]) == 0
+    assert "main has no champion of train yet: nothing to register" in capsys.readouterr().out

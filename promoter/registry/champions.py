@@ -75,10 +75,18 @@ def track_history(
     ref = repo.base_ref(base)
     path = repo.prefix + settings.champion_file.as_posix()
     changes = champion_changes(repo.git, ref, path)
-    op = changes[-1].document.op if changes else None
+    op = changes[-1].document.op if changes else configured_op(settings)
     name = registry_name(settings.track, op)
     entries = tuple(_entry(repo, change, name, tags) for change in changes)
     return TrackHistory(name, settings.track, base, entries)
+
+
+def configured_op(settings: Settings) -> str | None:
+    """The one operation ``source.operation`` names, when it names one and no glob."""
+    operations = settings.config.source.operations
+    if len(operations) == 1 and not any(c in operations[0] for c in "*?["):
+        return operations[0]
+    return None
 
 
 def _entry(

@@ -52,6 +52,7 @@ def draw_history(tracks: Sequence[TrackHistory]) -> bytes | None:
             ax.xaxis.set_major_formatter(dates)
             ax.tick_params(labelsize=8)
             ax.tick_params(axis="x", labelrotation=20)
+            ax.margins(x=0.08, y=0.2)  # room for the last point's label
             ax.grid(True, color="#d1d9e0", linewidth=0.5)
         out = io.BytesIO()
         # Software and dates left out of the PNG: nothing but the data changes the bytes.

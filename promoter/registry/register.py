@@ -17,6 +17,7 @@ from promoter.core.champion import ChampionDocument
 from promoter.errors import PromoterError, UsageError
 from promoter.forges.base import Forge, PullState
 from promoter.forges.markers import marked_run
+from promoter.registry.champions import configured_op
 from promoter.registry.history import champion_changes, current_champion
 from promoter.registry.plan import (
     DRY_RUN,
@@ -85,7 +86,7 @@ def register(
     base_ref = repo.base_ref(base)
     path = repo.prefix + settings.champion_file.as_posix()
     champion = current_champion(repo.git, base_ref, path)
-    name = registry_name(settings.track, champion.op if champion else None)
+    name = registry_name(settings.track, champion.op if champion else configured_op(settings))
     changes = champion_changes(repo.git, base_ref, path) if champion else []
     before_champion, before_known = _before(repo, request, path)
     for attempt in range(1, ATTEMPTS + 1):

@@ -48,7 +48,12 @@ class CommentTrigger:
 class PushTrigger:
     """A push, as git names it: ``ref`` is ``refs/heads/<branch>`` or ``refs/tags/<tag>``;
     ``before``/``after`` are the ref's commits around the push (``None`` or all zeros: the
-    ref was created / deleted)."""
+    ref was created / deleted).
+
+    GitHub: the ``push`` payload's ``ref``, ``before``, ``after``. GitLab (a pipeline with
+    ``CI_PIPELINE_SOURCE=push``): ``refs/heads/$CI_COMMIT_BRANCH`` or
+    ``refs/tags/$CI_COMMIT_TAG``, ``$CI_COMMIT_BEFORE_SHA``, ``$CI_COMMIT_SHA``.
+    """
 
     ref: str
     before: str | None = None
