@@ -131,6 +131,10 @@ class PrConfig(_Strict, frozen=True):
     template: str | None = None
     fail_on_refusal: bool = True
     """A promotion that needs a human (refused, conflict) fails the CI job after saying why."""
+    model_card: str | None = None
+    """A file of the run (e.g. ``MODEL_CARD.md``) shown in its own section of the PR body."""
+    candidates: int = 10
+    """How many other candidates the PR body lists, each with why it lost (0: none)."""
 
 
 class CommandsConfig(_Strict, frozen=True):
@@ -140,6 +144,13 @@ class CommandsConfig(_Strict, frozen=True):
     min_permission: Literal["read", "triage", "write", "maintain", "admin"] = "write"
     on_issues: bool = False
     """Take commands on plain issues too (by default only in pull request conversations)."""
+
+
+class RegistryConfig(_Strict, frozen=True):
+    """Registration of a merged champion as a GTO-readable tag ``<track>@v<semver>``."""
+
+    bump: Literal["major", "minor", "patch"] = "minor"
+    """Which part of the version each registration bumps (the first is this bump of 0.0.0)."""
 
 
 class TrackConfig(_Strict, frozen=True):
@@ -162,6 +173,7 @@ class Config(_Strict, frozen=True):
     dvc: DvcConfig = msgspec.field(default_factory=DvcConfig)
     pr: PrConfig = msgspec.field(default_factory=PrConfig)
     commands: CommandsConfig = msgspec.field(default_factory=CommandsConfig)
+    registry: RegistryConfig = msgspec.field(default_factory=RegistryConfig)
     tracks: list[TrackConfig] = msgspec.field(default_factory=list)
 
 
@@ -252,6 +264,10 @@ def check_semantics(config: Config, origin: str) -> None:
     if config.pr.branch is not None:
         checks.append(("pr.branch", check_template_fields, config.pr.branch))
     checks.append(("pr.title", check_template_fields, config.pr.title))
+    if config.pr.candidates < 0:
+        raise ConfigError(origin, "pr.candidates", "must not be negative")
+    if config.pr.model_card is not None:
+        checks.append(("pr.model_card", _run_relative_path, config.pr.model_card))
     for key, check, value in checks:
         try:
             check(value)
@@ -280,6 +296,13 @@ def _fail(reason: str) -> Callable[[Any], object]:
         raise ValueError(reason)
 
     return fail
+
+
+def _run_relative_path(value: str) -> None:
+    """A path inside a run directory: relative, no ``..``."""
+    parts = Path(value).parts
+    if not value.strip() or Path(value).is_absolute() or ".." in parts or value.startswith("~"):
+        raise ValueError(f"{value!r} is not a relative path inside the run directory")
 
 
 def find_config(project: Path, explicit: Path | None = None) -> Path | None:

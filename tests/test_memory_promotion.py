@@ -100,6 +100,6 @@ def test_a_project_in_a_subdirectory_sees_its_own_uncommitted_changes(tmp_path: 
     commit_all(work, "a project in a subdirectory")
     (project / "train.py").write_text("# my work in progress\n")
     store = memory_world(tmp_path)
-    with pytest.raises(MergeRefused, match="train.py: has uncommitted changes"):
+    with pytest.raises(MergeRefused, match=r"train\.py: has uncommitted changes"):
         merge_into_project(resolve_settings(project, env={}), store, memory_id(2)[:8])
     assert (project / "train.py").read_text() == "# my work in progress\n"

@@ -340,6 +340,10 @@ def _cli_trigger() -> TriggerInfo:
     )
 
 
+# After the merge: `register` and `history` (their own module, registered on the group).
+from promoter.cli import registry as _registry  # noqa: E402, F401
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map errors to exit codes (1 job failure, 2 usage or config, 3 bug)."""
     try:

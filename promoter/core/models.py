@@ -179,6 +179,8 @@ class Provenance:
     records_uncommitted: bool = True
     """The store says whether the run started from uncommitted changes (Guild does; MLflow
     records the commit only, so a clean tree cannot be claimed)."""
+    ci_job_url: str | None = None
+    """The CI job the run ran in, when its recorded environment says (GitHub, GitLab, ...)."""
 
 
 @dataclass(frozen=True, slots=True)

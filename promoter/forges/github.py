@@ -225,6 +225,11 @@ class GitHubForge:
         """The web page of a file at a commit."""
         return self.blob_url(commit, path)
 
+    def commit_url(self, commit: str) -> str:
+        """The web page of a commit."""
+        server = self.settings.server_url.rstrip("/")
+        return f"{server}/{self.settings.repository}/commit/{commit}"
+
     def blob_url(self, commit: str, path: str) -> str:
         """The web page of a file at a commit."""
         server = self.settings.server_url.rstrip("/")

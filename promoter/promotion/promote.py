@@ -308,6 +308,7 @@ def _build_and_publish(
                         base=settings.config.pr.base,
                         title=title_of(settings, selection),
                         command_prefix=settings.config.commands.prefix,
+                        candidates=settings.config.pr.candidates,
                     ),
                     dry_run=request.dry_run,
                     # Only a user's template can fail on data; the built-in one is tested.
