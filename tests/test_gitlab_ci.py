@@ -451,6 +451,14 @@ def test_the_merge_push_pipeline_registers_the_champion_once(guild_world, job):
     assert job.server.requests == []
     assert git(job.bare, "tag", "-l").split() == ["train@v0.1.0"]
 
+    # By hand, from the command line: the registration is found, nothing is added.
+    capsys = job.capsys
+    args = ["--project", str(job.work), "--guild-home", str(job.home)]
+    assert main(["register", *args, "--forge", "gitlab", "--json"]) == 0
+    (again,) = json.loads(capsys.readouterr().out)["tracks"]
+    assert (again["tag"], again["created"]) == ("train@v0.1.0", False)
+    assert again["decision"] == "registered"
+
 
 def test_a_push_variable_that_is_no_commit_fails_in_one_line(job):
     code, out = job.fire("push", ci=_push_ci("main", "HEAD~1; rm -rf /", "a" * 40), token="")

@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Say which tag would be made; make none.")
 @click.option(
     "--forge",
-    type=click.Choice(["local", "github"]),
+    type=click.Choice(["local", "github", "gitlab"]),
     default="local",
     show_default=True,
-    help="Where the merged promotion PR is looked up, for the tag's message.",
+    help="Where the merged promotion PR is looked up, for the tag's message (the same "
+    "variables as promote's --forge).",
 )
 @click.option(
     "--forge-dir",
