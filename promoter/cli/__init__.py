@@ -21,6 +21,7 @@ from promoter.runs.base import Progress, RunListing, RunStore
 from promoter.settings import Settings, resolve_settings
 
 if TYPE_CHECKING:
+    from promoter.forges.base import Forge
     from promoter.forges.registry import ForgeName
     from promoter.promotion.record import TriggerInfo
 
@@ -76,6 +77,29 @@ def _with_settings(f: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(options):
         decorated = option(decorated)
     return decorated
+
+
+def _forge_options(purpose: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--forge`` and ``--forge-dir``, the same for every command that talks to a forge."""
+
+    def decorate(f: Callable[..., None]) -> Callable[..., None]:
+        f = click.option(
+            "--forge-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            envvar="PROMOTER_FORGE_DIR",
+            help="The local forge's directory (default: <git dir>/promoter/pulls).",
+        )(f)
+        return click.option(
+            "--forge",
+            type=click.Choice(["local", "github", "gitlab"]),
+            default="local",
+            show_default=True,
+            help=f"{purpose} (local: files under --forge-dir; github: GITHUB_REPOSITORY "
+            "with GITHUB_TOKEN, GITHUB_API_URL for Enterprise; gitlab: CI_PROJECT_PATH with "
+            "PROMOTER_TOKEN or GITLAB_TOKEN, CI_SERVER_URL for self-managed).",
+        )(f)
+
+    return decorate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -216,21 +240,7 @@ def merge(settings: Settings, run_id: str, preview: bool, replace_changed: bool)
 @click.option("--run", "run_id", metavar="ID", help="Promote this run (it must still win).")
 @click.option("--objective", help="Override select.objective, e.g. 'min loss'.")
 @click.option("--dry-run", is_flag=True, help="Do everything but store, push and open the PR.")
-@click.option(
-    "--forge",
-    type=click.Choice(["local", "github", "gitlab"]),
-    default="local",
-    show_default=True,
-    help="Where the PR is opened (local: files under --forge-dir; github: GITHUB_REPOSITORY "
-    "with GITHUB_TOKEN, GITHUB_API_URL for Enterprise; gitlab: CI_PROJECT_PATH with "
-    "PROMOTER_TOKEN or GITLAB_TOKEN, CI_SERVER_URL for self-managed).",
-)
-@click.option(
-    "--forge-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="PROMOTER_FORGE_DIR",
-    help="The local forge's directory (default: <git dir>/promoter/pulls).",
-)
+@_forge_options("Where the PR is opened")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def promote(
     settings: Settings,
@@ -243,11 +253,9 @@ def promote(
 ) -> None:
     """Select the best run, merge it on a branch, store its model with DVC, open the PR."""
     from promoter.cli.report import promote_json, tracks_json
-    from promoter.forges.registry import make_forge, target_from_env
     from promoter.promotion.promote import PromoteRequest, promote_tracks
 
-    directory = (forge_dir or _default_forge_dir(settings)) if forge == "local" else None
-    chosen = make_forge(target_from_env(forge, settings.env, directory))
+    chosen = _forge(settings, forge, forge_dir)
     request = PromoteRequest(run_id, objective, dry_run, _cli_trigger())
     results = promote_tracks(settings, _store(settings), chosen, request)
     local = forge == "local"
@@ -315,6 +323,14 @@ def event() -> None:
     code = run_event(detect_host(os.environ))
     if code:
         raise click.exceptions.Exit(code)
+
+
+def _forge(settings: Settings, name: ForgeName, forge_dir: Path | None) -> Forge:
+    """The forge ``--forge`` names, the local one in ``--forge-dir`` or beside git's data."""
+    from promoter.forges.registry import make_forge, target_from_env
+
+    directory = (forge_dir or _default_forge_dir(settings)) if name == "local" else None
+    return make_forge(target_from_env(name, settings.env, directory))
 
 
 def _default_forge_dir(settings: Settings) -> Path:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promoter.cli import _default_forge_dir, _with_settings, cli
+from promoter.cli import _forge, _forge_options, _with_settings, cli
 from promoter.settings import Settings
 
 if TYPE_CHECKING:
@@ -17,33 +17,19 @@ if TYPE_CHECKING:
 @cli.command()
 @_with_settings
 @click.option("--dry-run", is_flag=True, help="Say which tag would be made; make none.")
-@click.option(
-    "--forge",
-    type=click.Choice(["local", "github", "gitlab"]),
-    default="local",
-    show_default=True,
-    help="Where the merged promotion PR is looked up, for the tag's message (the same "
-    "variables as promote's --forge).",
-)
-@click.option(
-    "--forge-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="PROMOTER_FORGE_DIR",
-    help="The local forge's directory (default: <git dir>/promoter/pulls).",
-)
+@_forge_options("Where the merged promotion PR is looked up, for the tag's message")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def register(
     settings: Settings, dry_run: bool, forge: ForgeName, forge_dir: Path | None, as_json: bool
 ) -> None:
     """Tag the commit of pr.base that made each track's champion <track>@v<version>
     (annotated, read by GTO) and push the tag; a second run adds nothing."""
-    from promoter.forges.registry import make_forge, target_from_env
     from promoter.registry.register import RegisterRequest, register_tracks
     from promoter.registry.report import registration_json
 
-    directory = (forge_dir or _default_forge_dir(settings)) if forge == "local" else None
-    chosen = make_forge(target_from_env(forge, settings.env, directory))
-    results = register_tracks(settings, chosen, RegisterRequest(dry_run=dry_run))
+    results = register_tracks(
+        settings, _forge(settings, forge, forge_dir), RegisterRequest(dry_run=dry_run)
+    )
     if as_json:
         click.echo(registration_json(results))
         return
