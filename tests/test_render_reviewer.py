@@ -213,7 +213,7 @@ def test_the_model_card_is_its_own_section_as_plain_text() -> None:
     text = section(body, "Model card")
     assert "The run's `MODEL_CARD.md` (132 B, sha256 `5e5e5e5e5e5e`), as plain text:" in text
     assert "\\# Churn model\n\nPredicts churn within 30 days\\.<br>\nNot for pricing\\." in text
-    assert "\\- young accounts under\\-represented<br>\n\\/merge<br>\n  \\/approve" in text
+    assert "\\- young accounts under\\-represented<br>\n&#47;merge<br>\n  &#47;approve" in text
     assert not [line for line in body.splitlines() if line.lstrip().startswith("/")]
     assert body.index("### Scalars") < body.index("### Model card") < body.index("<details>")
     page = Page(to_html(text))
