@@ -163,8 +163,9 @@ def hosted_runner(
             stored = s3.keys(MODELS_BUCKET, "dvc/")
             check(any(k.replace("/", "").endswith(str(md5)) for k in stored), "model not in S3")
             gets = object_gets(requests, RUNS_BUCKET)
-            loser = [k for k in gets if f"/{runs['low']}/" in k and k.endswith("model.pkl")]
-            check(not loser, f"the losing run's model was downloaded: {loser}")
+            models = [k for k in gets if k.endswith("model.pkl")]
+            check(any(f"/{runs['best']}/" in k for k in models), f"winner's model not read: {gets}")
+            check(len(models) == 1, f"another run's model was downloaded: {models}")
             check(not server.unknown_requests, f"unknown: {server.unknown_requests}")
         finally:
             server.stop()
