@@ -47,10 +47,23 @@ class RemoteConfig(_Strict, frozen=True):
 class SourceConfig(_Strict, frozen=True):
     """Where runs come from."""
 
-    type: Literal["guild"] = "guild"
+    type: Literal["guild", "mlflow"] = "guild"
     guild_home: str | None = None
     remote: str | RemoteConfig | None = None
     operation: str | list[str] | None = None
+    tracking_uri: str | None = None
+    """MLflow: a server's URL or a local store (``mlruns/``, ``sqlite:``); else
+    ``$MLFLOW_TRACKING_URI``, else the project's ``mlruns/``."""
+    experiment: str | list[str] | None = None
+    """MLflow: the experiment(s) whose runs are candidates; else ``$MLFLOW_EXPERIMENT_NAME``,
+    else ``Default``."""
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        """The experiment names as a tuple (empty: not configured)."""
+        if self.experiment is None:
+            return ()
+        return (self.experiment,) if isinstance(self.experiment, str) else tuple(self.experiment)
 
     @property
     def operations(self) -> tuple[str, ...]:
@@ -118,6 +131,10 @@ class PrConfig(_Strict, frozen=True):
     template: str | None = None
     fail_on_refusal: bool = True
     """A promotion that needs a human (refused, conflict) fails the CI job after saying why."""
+    model_card: str | None = None
+    """A file of the run (e.g. ``MODEL_CARD.md``) shown in its own section of the PR body."""
+    candidates: int = 10
+    """How many other candidates the PR body lists, each with why it lost (0: none)."""
 
 
 class CommandsConfig(_Strict, frozen=True):
@@ -127,6 +144,13 @@ class CommandsConfig(_Strict, frozen=True):
     min_permission: Literal["read", "triage", "write", "maintain", "admin"] = "write"
     on_issues: bool = False
     """Take commands on plain issues too (by default only in pull request conversations)."""
+
+
+class RegistryConfig(_Strict, frozen=True):
+    """Registration of a merged champion as a GTO-readable tag ``<track>@v<semver>``."""
+
+    bump: Literal["major", "minor", "patch"] = "minor"
+    """Which part of the version each registration bumps (the first is this bump of 0.0.0)."""
 
 
 class TrackConfig(_Strict, frozen=True):
@@ -149,6 +173,7 @@ class Config(_Strict, frozen=True):
     dvc: DvcConfig = msgspec.field(default_factory=DvcConfig)
     pr: PrConfig = msgspec.field(default_factory=PrConfig)
     commands: CommandsConfig = msgspec.field(default_factory=CommandsConfig)
+    registry: RegistryConfig = msgspec.field(default_factory=RegistryConfig)
     tracks: list[TrackConfig] = msgspec.field(default_factory=list)
 
 
@@ -234,15 +259,50 @@ def check_semantics(config: Config, origin: str) -> None:
                 sel.started_after,
             )
         )
+    checks += _source_checks(config.source)
     checks.append(("source.remote", check_remote, config.source))
     if config.pr.branch is not None:
         checks.append(("pr.branch", check_template_fields, config.pr.branch))
     checks.append(("pr.title", check_template_fields, config.pr.title))
+    if config.pr.candidates < 0:
+        raise ConfigError(origin, "pr.candidates", "must not be negative")
+    if config.pr.model_card is not None:
+        checks.append(("pr.model_card", _run_relative_path, config.pr.model_card))
     for key, check, value in checks:
         try:
             check(value)
         except (ExpressionError, ValueError) as e:
             raise ConfigError(origin, key, str(e)) from None
+
+
+_SOURCE_KEYS = {"guild": ("guild_home", "remote"), "mlflow": ("tracking_uri", "experiment")}
+
+
+def _source_checks(source: SourceConfig) -> list[tuple[str, Callable[[Any], object], Any]]:
+    """Keys of one store's kind given for another (``tracking_uri`` with ``type: guild``)."""
+    checks: list[tuple[str, Callable[[Any], object], Any]] = []
+    for kind, keys in _SOURCE_KEYS.items():
+        for key in keys:
+            if kind != source.type and getattr(source, key) is not None:
+                reason = f"only for type: {kind} (source.type is {source.type})"
+                checks.append((f"source.{key}", _fail(reason), None))
+    if source.type == "mlflow" and source.experiment is not None and not source.experiments:
+        checks.append(("source.experiment", _fail("name at least one experiment"), None))
+    return checks
+
+
+def _fail(reason: str) -> Callable[[Any], object]:
+    def fail(_: Any) -> object:
+        raise ValueError(reason)
+
+    return fail
+
+
+def _run_relative_path(value: str) -> None:
+    """A path inside a run directory: relative, no ``..``."""
+    parts = Path(value).parts
+    if not value.strip() or Path(value).is_absolute() or ".." in parts or value.startswith("~"):
+        raise ValueError(f"{value!r} is not a relative path inside the run directory")
 
 
 def find_config(project: Path, explicit: Path | None = None) -> Path | None:

@@ -12,8 +12,9 @@
 #      a tag push up to the push of both variants into it (scripts/container_release.py);
 #   8. e2e: act runs a workflow with `uses: ./` whose action.yml names the pushed image
 #      (docker://127.0.0.1:PORT/...), on schedule, workflow_dispatch and issue_comment
-#      events against the fake GitHub, then GitHub's docker run layout on a checkout owned by
-#      uid 1001 (scripts/container_e2e.py);
+#      events against the fake GitHub; the hosted-runner example workflow reading its runs from
+#      a Guild remote on S3 and pushing the model to S3 (scripts/container_hosted.py); then
+#      GitHub's docker run layout on a checkout owned by uid 1001 (scripts/container_e2e.py);
 #   9. gitlab: gitlab-ci-local runs examples/gitlab/.gitlab-ci.yml with the image against the
 #      fake GitLab for schedule, web and a note trigger (scripts/container_gitlab.py).
 # Idempotent; everything it keeps lives in ${XDG_CACHE_HOME:-$HOME/.cache}/promoter-ci/
@@ -343,8 +344,14 @@ docker image ls --format '{{.Repository}}:{{.Tag}}' | grep "^$registry/" | xargs
 
 # --- 8. act end to end ---------------------------------------------------------------------
 phase e2e
+# The runs' git and DVC remotes are mounted at their own paths into a container that runs as
+# the workspace's owner (uid 1001 in the GitHub layout): they must not sit under a directory
+# closed to that uid, as /root is.
+e2e_work=$(mktemp -d /tmp/promoter-e2e.XXXXXX)
+chmod 755 "$e2e_work"
+cleanups+=("rm -rf $e2e_work")
 "$py" "$repo/scripts/container_e2e.py" --act "$act" --image "$pushed_image" \
-  --digest "$pushed_digest" --action-yml "$action_yml" --work "$cache/e2e" \
+  --digest "$pushed_digest" --action-yml "$action_yml" --work "$e2e_work/e2e" \
   --results "$cache/e2e-results.json" ${COMPARE_IMAGE:+--compare "$COMPARE_IMAGE"}
 
 # --- 9. GitLab CI end to end ---------------------------------------------------------------

@@ -5,8 +5,10 @@ real Guild runs), puts an action.yml at its root that names the image as
 ``docker://IMAGE`` (no Dockerfile: the action is started from the image, as a published
 action is) with a workflow that says `uses: ./`, starts ``tests.fakegithub.FakeGitHub`` on
 127.0.0.1, then runs act three times (workflow_dispatch, schedule, issue_comment) and checks
-the pull request, the action's outputs and its job summary. Then times the image's cold start
-with plain `docker run`: to its first line of output, and to its first reaction on a
+the pull request, the action's outputs and its job summary; then the hosted-runner example
+workflow (scripts/container_hosted.py: runs from a Guild remote on S3, the model to S3).
+Then times the image's cold start with plain `docker run`: to its first line of output, and
+to its first reaction on a
 `/promote help` comment. Last, GitHub's own layout: the checkout owned by uid 1001 must hold
 no file of any other owner after the action wrote its branch, git objects and DVC cache.
 
@@ -192,21 +194,41 @@ class World:
 def act(world: World, exe: str, event: str, payload: dict) -> tuple[dict[str, str], str, float]:
     """Run the workflow for one event; returns the outputs the next step echoed, the job
     summary, and the seconds act took."""
-    world.count += 1
-    event_file = world.work / f"event-{world.count}-{event}.json"
+    volumes = (world.home, world.bare, world.dvc_remote)
+    return run_act(
+        exe, world.work, world.project, world.workflow, REPO, world.api_url, event, payload, volumes
+    )
+
+
+def run_act(
+    exe: str,
+    work: Path,
+    project: Path,
+    workflow: Path,
+    repo: str,
+    api_url: str,
+    event: str,
+    payload: dict,
+    volumes: tuple[Path, ...] = (),
+    secrets: dict[str, str] | None = None,
+) -> tuple[dict[str, str], str, float]:
+    """act on ``workflow`` of ``project`` for one event, ``volumes`` mounted at their own
+    paths in the job; the outputs the workflow echoed after MARKER, the job summary, and the
+    seconds act took."""
+    count = len(list(work.glob("event-*.json"))) + 1
+    event_file = work / f"event-{count}-{event}.json"
     event_file.write_text(json.dumps(payload))
-    act_home = world.work / "act-home"
+    act_home = work / "act-home"
     act_home.mkdir(exist_ok=True)
-    volumes = " ".join(f"-v {p}:{p}" for p in (world.home, world.bare, world.dvc_remote))
     cmd = [
         exe,
         event,
         "-e",
         str(event_file),
         "-W",
-        str(world.workflow),
+        str(workflow),
         "-C",
-        str(world.project),
+        str(project),
         "-P",
         "ubuntu-latest=debian:bookworm-slim",
         "--pull=false",  # pulls the action's image only when the engine lacks it
@@ -214,31 +236,33 @@ def act(world: World, exe: str, event: str, payload: dict) -> tuple[dict[str, st
         "host",
         "--container-daemon-socket",
         "-",  # no docker socket inside the job: the action needs none
-        "--container-options",
-        volumes,
         "--actor",
         "octocat",
         "-s",
         f"GITHUB_TOKEN={ACTIONS_TOKEN}",
         "--env",
-        f"GITHUB_API_URL={world.api_url}",
+        f"GITHUB_API_URL={api_url}",
         "--env",
         "GITHUB_SERVER_URL=https://github.example",
         "--env",
-        f"GITHUB_REPOSITORY={REPO}",
+        f"GITHUB_REPOSITORY={repo}",
         "--env",
         "GITHUB_RUN_ID=4242",
         "--env",
         "PROMOTER_GITHUB_PACING=0",
         "--json",
     ]
+    if volumes:
+        cmd += ["--container-options", " ".join(f"-v {p}:{p}" for p in volumes)]
+    for name, value in (secrets or {}).items():
+        cmd += ["-s", f"{name}={value}"]
     # act's own config and cache stay in the work dir (no ~/.actrc, no ~/.cache/act).
     env = {**os.environ, "HOME": str(act_home), "XDG_CONFIG_HOME": str(act_home / ".config")}
     env["XDG_CACHE_HOME"] = str(act_home / ".cache")
     started = time.monotonic()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
     seconds = time.monotonic() - started
-    log = world.work / f"act-{world.count}-{event}.log"
+    log = work / f"act-{count}-{event}.log"
     log.write_text(done.stdout + done.stderr)
     outputs: dict[str, str] = {}
     summary = ""
@@ -470,6 +494,31 @@ def github_layout(world: World, image: str) -> dict[str, object]:
     return {"github_layout_s": round(seconds, 1), "decision": outputs["decision"]}
 
 
+def hosted(world: World, exe: str) -> dict[str, object]:
+    """scripts/container_hosted.py with this world's act and action.yml."""
+    from container_hosted import hosted_runner
+
+    def act_hosted(project, workflow, repo, api_url, event, payload, volumes, secrets):  # type: ignore[no-untyped-def]
+        return run_act(
+            exe,
+            world.work / "hosted",
+            project,
+            workflow,
+            repo,
+            api_url,
+            event,
+            payload,
+            volumes,
+            secrets,
+        )
+
+    action_yml = (world.project / "action.yml").read_text()
+    try:
+        return hosted_runner(world.work / "hosted", action_yml, act_hosted, check, MARKER)
+    except (RuntimeError, AssertionError) as e:
+        raise Failed(f"hosted runner: {e}") from e
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--act", required=True, help="the act executable")
@@ -562,6 +611,13 @@ def main() -> int:
         print(
             f"  GitHub layout, schedule, better run: {layout['decision']} in {seconds}s; "
             "every path in the checkout still uid 1001's"
+        )
+        # 6. The hosted-runner example: runs from a Guild remote on S3, the model to S3.
+        results.update(hosted(world, args.act))
+        print(
+            f"  hosted runner (examples/github/promote-hosted.yml), schedule: promoted from "
+            f"the S3 remote in {results['act_hosted_schedule_s']}s, "
+            f"{results['hosted_objects_read']} objects read, no other run's model"
         )
         if args.compare:
             results["compare"] = compare(world, [args.image, *args.compare], args.repeat)

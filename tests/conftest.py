@@ -15,6 +15,8 @@ from tests.fakegithub import fake_github  # noqa: F401 - the shared fake GitHub 
 from tests.fakegitlab import fake_gitlab  # noqa: F401 - the shared fake GitLab fixture
 from tests.guildexamples import guild_examples  # noqa: F401 - Guild's examples, run once
 from tests.guildrun import guild, guild_exe, guild_run, make_project, start_run
+from tests.ledger import ledger  # noqa: F401 - the reliability figures fixture
+from tests.mlflowserver import mlflow_server, mlflow_world  # noqa: F401 - a real MLflow server
 from tests.s3fixtures import guild_remote, s3, s3_env  # noqa: F401 - S3 on loopback, a Guild remote
 
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from promoter.promotion.record import (
+    CandidateRow,
     ChampionInfo,
     CriterionRow,
     DependencyRow,
@@ -67,9 +68,9 @@ def sample_record(**changes: Any) -> PromotionRecord:
             CriterionRow("latency_ms <= 40", True, {"latency_ms": 38.2}, champion_passed=False),
         ],
         scalars=[
-            ScalarRow("latency_ms", 38.2, 41.0, -2.8, 20),
+            ScalarRow("latency_ms", 38.2, 41.0, -2.8, 20, "lower"),
             ScalarRow("loss", 0.1873, 0.2011, -0.0138, 20),
-            ScalarRow("val_acc", 0.9312, 0.925, 0.0062, 20),
+            ScalarRow("val_acc", 0.9312, 0.925, 0.0062, 20, "higher"),
         ],
         flags=[
             FlagRow("batch_size", 64, 32, True, True),
@@ -93,8 +94,8 @@ def sample_record(**changes: Any) -> PromotionRecord:
         ],
         dependencies=[DependencyRow("data/train.csv", "aa" * 20)],
         plots=[
-            PlotRow("val_acc", ".promoter/promotions/x/plots/val_acc.png", "drawn"),
-            PlotRow("loss", ".promoter/promotions/x/plots/loss.png", "drawn"),
+            PlotRow("val_acc", ".promoter/promotions/x/plots/val_acc.png", "curve", "val_acc"),
+            PlotRow("loss", ".promoter/promotions/x/plots/loss.png", "curve", "loss"),
         ],
         champion=ChampionInfo(
             run_id=CHAMPION_ID,
@@ -109,8 +110,50 @@ def sample_record(**changes: Any) -> PromotionRecord:
         trigger=TriggerInfo("schedule", "octocat", "2024-05-02T03:00:00Z", CI_URL),
         pr=PrInfo(branch="promote/train", base="main", title="Promote train run 3f2a9c1b"),
         tools={"promoter": "0.1.0", "guild": "0.9.0", "dvc": "3.67.0"},
+        candidates=sample_candidates(),
     )
     return msgspec.structs.replace(record, **changes)
+
+
+def sample_candidates(n: int = 4) -> list[CandidateRow]:
+    """Other runs of the op: ranked ones that lost on the objective, then ineligible ones."""
+    ranked = [
+        CandidateRow(
+            id=f"{i:02d}c0ffee" + "2" * 24,
+            op="train",
+            status="completed",
+            started=f"2024-05-01T{10 - i % 10:02d}:00:00+00:00",
+            objective=round(0.9312 - 0.0011 * (i - 1), 4),
+            rank=i,
+            criteria_passed=2,
+            criteria_total=2,
+            reasons=[f"val_acc {0.9312 - 0.0011 * (i - 1):.6g}, winner 3f2a9c1b has 0.9312"],
+        )
+        for i in range(2, n)
+    ]
+    failed = CandidateRow(
+        id="9e1d0b2a" + "3" * 24,
+        op="train",
+        status="completed",
+        started="2024-04-30T22:00:00+00:00",
+        objective=0.9405,
+        rank=None,
+        criteria_passed=1,
+        criteria_total=2,
+        reasons=["fails latency_ms <= 40 (latency_ms = 52.5)"],
+    )
+    crashed = CandidateRow(
+        id="5b6c7d8e" + "4" * 24,
+        op="train",
+        status="error",
+        started="2024-04-30T21:00:00+00:00",
+        objective=None,
+        rank=None,
+        criteria_passed=0,
+        criteria_total=2,
+        reasons=["status error (candidates must be completed)", "objective val_acc is missing"],
+    )
+    return [*ranked, failed, crashed]
 
 
 def replace_run(record: PromotionRecord, **changes: Any) -> PromotionRecord:

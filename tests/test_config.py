@@ -129,7 +129,10 @@ def test_discovery_order(tmp_path: Path) -> None:
             "commands.min_permission",
             "read, triage, write, maintain, admin",
         ),
-        ("source: {type: mlflow}", "source.type", "'mlflow' is not one of: guild"),
+        ("source: {type: dvc-exp}", "source.type", "'dvc-exp' is not one of: guild, mlflow"),
+        ("source: {tracking_uri: x}", "source.tracking_uri", "only for type: mlflow"),
+        ("source: {type: mlflow, guild_home: x}", "source.guild_home", "only for type: guild"),
+        ("source: {type: mlflow, experiment: []}", "source.experiment", "at least one"),
         ("pr: {labels: urgent}", "pr.labels", "expected a list, got text"),
     ],
 )

@@ -270,9 +270,9 @@ def test_should_ignore_custom_prefix() -> None:
 
 
 def test_other_events_keep_their_name() -> None:
-    event = github_event(actions_env("push"), {"ref": "refs/heads/x", "after": "abc"})
+    event = github_event(actions_env("release"), {"ref": "refs/heads/x", "after": "abc"})
     assert event.name is EventName.OTHER
-    assert event.raw_name == "push"
+    assert event.raw_name == "release"
     assert event.ref == "refs/heads/main"  # the variable wins over the payload
     assert ignored(event) is None
 

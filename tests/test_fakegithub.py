@@ -456,6 +456,29 @@ def test_secondary_rate_limit_without_retry_after(repo: Repo, fake_github: FakeG
     assert type(limited.value).__name__ == "RateLimitExceededException"
 
 
+def test_a_held_request_is_never_answered(repo: Repo, fake_github: FakeGitHub) -> None:
+    fake_github.hold_next("GET", r"/pulls$")
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(fake_github.url + "/repos/octocat/demo/pulls", timeout=0.5)
+    assert 0.4 < time.monotonic() - started < 5
+    assert [r.status for r in fake_github.calls("GET", r"/pulls$")] == [0]
+    assert raw(fake_github, "GET", "/repos/octocat/demo/pulls").status_code == 200
+
+
+def test_a_lost_answer_after_the_write(repo: Repo, fake_github: FakeGitHub) -> None:
+    seen: list[str] = []
+    fake_github.lose_answer_next("POST", r"/pulls$", then=lambda r: seen.append(r.route))
+    body = {"base": "main", "head": "feature", "title": "t"}
+    with pytest.raises(requests.exceptions.ConnectionError):
+        raw(fake_github, "POST", "/repos/octocat/demo/pulls", body)
+    assert len(repo.pulls) == 1, "the write took effect"
+    assert seen == ["/repos/octocat/demo/pulls"]
+    (lost,) = fake_github.calls("POST", r"/pulls$")
+    assert (lost.status, lost.effect, lost.fault) == (0, 201, True)
+    assert raw(fake_github, "POST", "/repos/octocat/demo/pulls", body).status_code == 422
+
+
 # --- response shapes against GitHub's OpenAPI description --------------------------------------
 
 

@@ -21,7 +21,9 @@ from promoter.forges.gitlab_client import UNAUTHORIZED
 from promoter.hosts.gitlab_ci.event import NOT_ON_MR, OTHER_SOURCE, SYSTEM_NOTE
 from promoter.triggers.comment import NOT_ON_ISSUES
 from promoter.triggers.events import IGNORED_ACTION, IGNORED_BOT
+from promoter.triggers.push import OTHER_BRANCH, TAG_PUSH, ZERO_SHA
 from tests.fakegitlab import DEFAULT_TOKEN, DEFAULT_USER, DEVELOPER, JOB_TOKEN, REPORTER
+from tests.merging import merge_pull
 from tests.promotion import make_promotion_repo
 from tests.repos import dvc_exe, git
 
@@ -58,7 +60,12 @@ class Job:
         self.log = ""
 
     def fire(
-        self, source: str, payload: dict | None = None, token: str = DEFAULT_TOKEN, **variables
+        self,
+        source: str,
+        payload: dict | None = None,
+        token: str = DEFAULT_TOKEN,
+        ci: dict[str, str] | None = None,
+        **variables,
     ) -> tuple[int, dict[str, str]]:
         """Run `promoter event` like the job; returns the exit code and the dotenv report."""
         self.count += 1
@@ -87,7 +94,7 @@ class Job:
             path = self.tmp / f"payload-{self.count}.json"
             path.write_text(json.dumps(payload))
             env["TRIGGER_PAYLOAD"] = str(path)
-        env |= {f"PROMOTER_{k.upper()}": v for k, v in variables.items()}
+        env |= {f"PROMOTER_{k.upper()}": v for k, v in variables.items()} | (ci or {})
         for key in self.set_env - env.keys():
             self.monkeypatch.delenv(key, raising=False)
         for key, value in env.items():
@@ -314,7 +321,7 @@ def test_a_note_on_an_issue_is_answered_there_and_pushes_nothing(job):
 
 
 def test_other_sources_end_ignored_without_a_token_or_a_call(job):
-    for source in ("push", "merge_request_event", "chat"):
+    for source in ("merge_request_event", "chat", "external_pull_request_event"):
         code, out = job.fire(source, token="")
         assert (code, out["PROMOTER_DECISION"]) == (0, "ignored")
         assert OTHER_SOURCE.format(source=source) in job.log
@@ -393,3 +400,67 @@ def test_the_note_command_path_imports_neither_dvc_matplotlib_nor_jinja(job):
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "0 []", done.stderr
     assert job.awards(payload) == ["eyes", "rocket"]
+
+
+def _push_ci(branch: str, before: str, after: str, tag: str = "") -> dict[str, str]:
+    """What a push pipeline's variables say of the push."""
+    ci = {"CI_COMMIT_BEFORE_SHA": before, "CI_COMMIT_SHA": after}
+    return ci | ({"CI_COMMIT_TAG": tag} if tag else {"CI_COMMIT_BRANCH": branch})
+
+
+def test_the_merge_push_pipeline_registers_the_champion_once(guild_world, job):
+    code, out = job.fire(SCHEDULE)
+    assert (code, out["PROMOTER_DECISION"]) == (0, "promoted")
+    (mr,) = job.promotions()
+    before = git(job.bare, "rev-parse", "main").strip()
+    merged = merge_pull(job.bare, job.tmp / "merger", "promote/train", mr.iid)
+    mr.state = "merged"
+    git(job.work, "fetch", "-q", "origin")
+    git(job.work, "checkout", "-q", "--detach", merged)  # what the runner checks out
+
+    code, out = job.fire("push", ci=_push_ci("main", before, merged))
+    assert (code, out["PROMOTER_DECISION"]) == (0, "registered"), job.log
+    assert (out["PROMOTER_TAG"], out["PROMOTER_RUN_ID"]) == ("train@v0.1.0", guild_world["best"])
+    (track,) = json.loads(out["PROMOTER_TRACKS"])
+    assert (track["tag"], track["created"]) == ("train@v0.1.0", True)
+    tagged = git(job.bare, "rev-parse", "train@v0.1.0^{commit}").strip()
+    assert tagged == merged
+    message = git(job.bare, "tag", "-l", "--format=%(contents)", "train@v0.1.0")
+    assert f"{job.server.url}/{PATH}/-/merge_requests/{mr.iid}" in message
+    assert out["PROMOTER_HISTORY_PLOT"] == "promoter-history.png"
+    assert (job.work / "promoter-history.png").read_bytes()[:4] == b"\x89PNG"
+    assert re.search(r"section_start:\d+:promoter_body\[collapsed=true\]", job.log)
+    assert "| `train@v0.1.0` |" in job.log
+
+    # The job re-run: nothing new; a tag push and another branch: ignored before any call.
+    code, out = job.fire("push", ci=_push_ci("main", before, merged))
+    assert (code, out["PROMOTER_DECISION"], out["PROMOTER_TAG"]) == (
+        0,
+        "registered",
+        "train@v0.1.0",
+    )
+    assert json.loads(out["PROMOTER_TRACKS"])[0]["created"] is False
+    job.server.clear_requests()
+    for ci, reason in (
+        (_push_ci("", ZERO_SHA, merged, tag="train@v0.1.0"), TAG_PUSH.format(tag="train@v0.1.0")),
+        (_push_ci("feature", merged, merged), OTHER_BRANCH.format(branch="feature", bases="main")),
+    ):
+        code, out = job.fire("push", ci=ci)
+        assert (code, out["PROMOTER_DECISION"], out["PROMOTER_TAG"]) == (0, "ignored", "")
+        assert reason in job.log
+    assert job.server.requests == []
+    assert git(job.bare, "tag", "-l").split() == ["train@v0.1.0"]
+
+    # By hand, from the command line: the registration is found, nothing is added.
+    capsys = job.capsys
+    args = ["--project", str(job.work), "--guild-home", str(job.home)]
+    assert main(["register", *args, "--forge", "gitlab", "--json"]) == 0
+    (again,) = json.loads(capsys.readouterr().out)["tracks"]
+    assert (again["tag"], again["created"]) == ("train@v0.1.0", False)
+    assert again["decision"] == "registered"
+
+
+def test_a_push_variable_that_is_no_commit_fails_in_one_line(job):
+    code, out = job.fire("push", ci=_push_ci("main", "HEAD~1; rm -rf /", "a" * 40), token="")
+    assert (code, out["PROMOTER_DECISION"]) == (2, "failed")
+    assert "CI_COMMIT_BEFORE_SHA 'head~1; rm -rf /' is not a commit id" in job.log

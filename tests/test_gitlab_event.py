@@ -64,11 +64,42 @@ def test_sources_route_as_spec_says(source: str, kind: TriggerKind) -> None:
     assert (trigger.actor, trigger.run_url) == ("alice", "https://g/j/1")
 
 
-@pytest.mark.parametrize("source", ["push", "merge_request_event", "parent_pipeline", "webide"])
+@pytest.mark.parametrize("source", ["merge_request_event", "parent_pipeline", "webide"])
 def test_other_sources_are_ignored_with_a_reason(source: str) -> None:
     trigger = read_trigger(env(source), Variables())
     assert trigger.kind is TriggerKind.OTHER
     assert trigger.ignored is not None and repr(source) in trigger.ignored
+
+
+SHA_A, SHA_B = "a" * 40, "B" * 40
+
+
+@pytest.mark.parametrize(
+    ("extra", "ref", "before", "after"),
+    [
+        ({"CI_COMMIT_BRANCH": "main"}, "refs/heads/main", SHA_A, SHA_B.lower()),
+        ({"CI_COMMIT_TAG": "train@v0.1.0"}, "refs/tags/train@v0.1.0", SHA_A, SHA_B.lower()),
+        (
+            {"CI_COMMIT_BEFORE_SHA": "0" * 40, "CI_COMMIT_BRANCH": "x"},
+            "refs/heads/x",
+            "0" * 40,
+            SHA_B.lower(),
+        ),
+        ({"CI_COMMIT_BEFORE_SHA": "", "CI_COMMIT_SHA": ""}, "", None, None),
+    ],
+)
+def test_a_push_pipeline_is_a_push(extra: dict[str, str], ref: str, before, after) -> None:
+    given = {"CI_COMMIT_BEFORE_SHA": SHA_A, "CI_COMMIT_SHA": SHA_B} | extra
+    trigger = read_trigger(env("push", **given), Variables())
+    assert (trigger.kind, trigger.ignored) == (TriggerKind.PUSH, None)
+    assert trigger.push is not None
+    assert (trigger.push.ref, trigger.push.before, trigger.push.after) == (ref, before, after)
+
+
+def test_a_push_commit_that_is_no_commit_id_is_a_usage_error() -> None:
+    bad = env("push", CI_COMMIT_BRANCH="main", CI_COMMIT_SHA="$(id)")
+    with pytest.raises(UsageError, match="CI_COMMIT_SHA"):
+        read_trigger(bad, Variables())
 
 
 def test_no_source_is_a_usage_error() -> None:

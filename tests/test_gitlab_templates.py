@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from promoter.hosts.gitlab_ci.event import SOURCES
-from promoter.hosts.gitlab_ci.host import DEFAULT_DOTENV
+from promoter.hosts.gitlab_ci.host import DEFAULT_DOTENV, HISTORY_PLOT
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "gitlab" / ".gitlab-ci.yml"
@@ -22,6 +22,8 @@ OUTPUTS = {
     "PROMOTER_MR_URL",
     "PROMOTER_MODEL_MD5",
     "PROMOTER_TRACKS",
+    "PROMOTER_TAG",
+    "PROMOTER_HISTORY_PLOT",
 }
 
 
@@ -44,7 +46,11 @@ def test_the_example_routes_every_source_and_reads_the_report() -> None:
     assert base["artifacts"]["reports"]["dotenv"] == DEFAULT_DOTENV
     assert sources_of(ci["promote"]) == {"schedule", "web", "api"}
     assert sources_of(ci["promote-command"]) == {"trigger"}
-    assert sources_of(ci["promote"]) | sources_of(ci["promote-command"]) <= set(SOURCES)
+    assert sources_of(ci["register"]) == {"push"}
+    assert "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" in ci["register"]["rules"][0]["if"]
+    assert ci["register"]["artifacts"]["paths"] == [HISTORY_PLOT]
+    jobs = ("promote", "promote-command", "register")
+    assert set().union(*(sources_of(ci[name]) for name in jobs)) <= set(SOURCES)
     form = {k: v for k, v in ci["variables"].items() if isinstance(v, dict)}
     assert set(form) == {"PROMOTER_RUN", "PROMOTER_DRY_RUN", "PROMOTER_OBJECTIVE"}
     assert all(v["description"] for v in form.values())

@@ -82,3 +82,24 @@ def test_after_the_merge_the_champion_is_on_the_base_branch(tmp_path: Path) -> N
     result = promote(settings, store, forge, PromoteRequest())
     assert result.decision is Outcome.NOT_BETTER
     assert "already the champion" in result.summary
+
+
+def test_a_project_in_a_subdirectory_sees_its_own_uncommitted_changes(tmp_path: Path) -> None:
+    """git reads pathspecs from its working directory: the checks against the working tree
+    must ask about sub/train.py from the top, not sub/sub/train.py from sub/."""
+    import pytest
+
+    from promoter.promotion.merge.apply import MergeRefused
+    from promoter.promotion.merge.run import merge_into_project
+
+    work, _ = make_repo_with_bare_remote(tmp_path)
+    project = work / "ml"
+    project.mkdir()
+    (project / ".promoter.yml").write_text(MEMORY_CONFIG)
+    (project / "train.py").write_text("# committed\n")
+    commit_all(work, "a project in a subdirectory")
+    (project / "train.py").write_text("# my work in progress\n")
+    store = memory_world(tmp_path)
+    with pytest.raises(MergeRefused, match=r"train\.py: has uncommitted changes"):
+        merge_into_project(resolve_settings(project, env={}), store, memory_id(2)[:8])
+    assert (project / "train.py").read_text() == "# my work in progress\n"

@@ -18,12 +18,14 @@ from markdown_it import MarkdownIt
 from promoter.errors import ConfigError, PromoterError
 from promoter.forges.github import GitHubForge
 from promoter.promotion.record import (
+    CandidateRow,
     ChampionInfo,
     CriterionRow,
     DependencyRow,
     DvcRow,
     FileRow,
     FlagRow,
+    ModelCard,
     ObjectiveInfo,
     PlotRow,
     PrInfo,
@@ -186,7 +188,9 @@ def test_complete_record_shows_what_a_regulated_reviewer_needs() -> None:
     for needle in (
         "| `val_acc >= 0.90` | val\\_acc = 0.9312 | ✅ pass | ✅ pass |",
         "| `latency_ms <= 40` | latency\\_ms = 38.2 | ✅ pass | ❌ fail |",
-        "| `val_acc` 🎯 | 0.9312 | 0.925 | +0.0062 | 20 |",
+        "| `val_acc` 🎯 | 0.9312 | 0.925 | +0.0062 ✅ better | 20 |",
+        "| `latency_ms` | 38.2 | 41 | -2.8 ✅ better | 20 |",
+        "| `loss` | 0.1873 | 0.2011 | -0.0138 | 20 |",
         "| `lr` | `0.01` | `0.001` | ✏️ changed |",
         "| `train.py` | source | `c0ffeec0ffee` | 4.11 KiB |",
         "| `models/model.pkl` | `d41d8cd98f00b204e9800998ecf8427e` | 11.8 MiB |",
@@ -199,13 +203,14 @@ def test_complete_record_shows_what_a_regulated_reviewer_needs() -> None:
         f"| CI run | [{md_escape(CI_URL)}]({CI_URL}) |",
         "| Started / stopped | 2024-05-01 12:00:00 UTC / 2024-05-01 12:42:10 UTC |",
         f"![val\\_acc]({image_url('.promoter/promotions/x/plots/val_acc.png')})",
-        "- [ ] I am not the author of this run (run by alice)",
+        "- [ ] I am not the author of this run (run by alice on gpu\\-box\\-1)",
+        "- **Run by**: alice on gpu\\-box\\-1, 2024-05-01 12:00:00 UTC\n",
         "`promoter verify`",
     ):
         assert needle in body
     assert "[!WARNING]" not in body
     assert "[!CAUTION]" not in body
-    assert assert_tables_whole(body) == 9
+    assert assert_tables_whole(body) == 10
 
 
 def test_changed_flags_come_first() -> None:
@@ -294,6 +299,12 @@ CORPUS = [
     "  /approve",
     "x\n/assign @alice\n/label ~approved\r\n/close",
     "/unassign\n```\n/merge\n```\n~~~\n/approve\n~~~",
+    # Multi-line text keeps its lines in a model card: none may start a block of its own.
+    "1. one\n2. two\n\n    indented code\n\t\ttabbed",
+    "---\ntitle: x\n---\n===\nsetext",
+    "<details open>\n<summary>fake</summary>\n\n[ref]: https://evil.example\n[x][ref]",
+    "| h |\n|---|\n| cell |\n\n> [!NOTE]\n> quoted",
+    "/merge\n/approve\n@channel ~label %milestone !1 &1 $1",
 ]
 # GitLab's reference sigils followed by what makes a reference, outside code and links.
 GITLAB_REFERENCE = re.compile(
@@ -320,7 +331,12 @@ def hostile(value: str) -> PromotionRecord:
     return msgspec.structs.replace(
         base,
         summary=value,
-        run=run,
+        run=msgspec.structs.replace(run, ci_job_url=value),
+        candidates=[
+            CandidateRow(value, value, value, value, 0.5, 2, 1, 2, [value, value]),
+            CandidateRow(value, value, value, None, None, None, 0, 2, [value]),
+        ],
+        model_card=ModelCard(path=value, text=f"{value}\n\n# {value}\n{value}", sha256=value),
         criteria=[
             CriterionRow(value, True, {value: 1.0}, problem=value, champion_passed=False),
             *base.criteria,
@@ -606,7 +622,9 @@ def test_html_page_is_standalone_with_checkboxes_alerts_and_details() -> None:
     assert "[!WARNING]" not in page.text
     assert page.tags("script") == [] and page.tags("link") == []
     srcs = [a.get("src") for a in page.tags("img")]
-    assert srcs == [image_url(p.path) for p in sample_record().plots]
+    plots = sample_record().plots
+    # The objective's curve on the first screen, then every plot in the folded section.
+    assert srcs == [image_url(plots[0].path)] + [image_url(p.path) for p in plots]
 
 
 def test_html_does_not_make_escaped_brackets_into_checkboxes() -> None:

@@ -18,8 +18,11 @@ from promoter.core.models import Provenance, Run, RunStatus
 from promoter.errors import UsageError
 from promoter.runs.base import RunStore
 from promoter.runs.guild.store import GuildRunStore
+from promoter.runs.mlflow.connection import client_environment
+from promoter.runs.mlflow.store import MlflowRunStore
 from tests.conftest import GuildWorld
 from tests.memory import MemoryStore, memory_run
+from tests.mlflowserver import MlflowWorld
 
 FULL_ID = re.compile(r"[0-9a-f]{32}\Z")
 
@@ -33,6 +36,9 @@ class Subject:
     """A store whose place does not exist or holds nothing."""
     half_written: Callable[[], RunStore] | None = None
     """A store holding the run and a copy of it without attributes (id HALF_WRITTEN)."""
+    has_source: bool = True
+    """The store keeps the run's source files (MLflow keeps none: the run's commit is its
+    source)."""
 
 
 HALF_WRITTEN = "ef" * 16
@@ -97,10 +103,22 @@ def _guild_remote(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
     )
 
 
+def _mlflow(request: pytest.FixtureRequest, tmp_path: Path) -> Subject:
+    world: MlflowWorld = request.getfixturevalue("mlflow_world")
+    client_environment({})
+    return Subject(
+        MlflowRunStore(world.server.url, ["train"]),
+        world["best"],
+        MlflowRunStore(str(tmp_path / "no-such-mlruns"), ["train"]),
+        has_source=False,
+    )
+
+
 STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Subject]] = {
     "guild-home": _guild_home,
     "guild-remote-s3": _guild_remote,
     "memory": _memory,
+    "mlflow": _mlflow,
 }
 
 
@@ -138,7 +156,8 @@ def test_a_completed_run_has_its_status_and_source_state(subject: Subject) -> No
 
 def test_files_are_listed_with_safe_run_paths(subject: Subject) -> None:
     files = subject.store.run_files(_run(subject))
-    assert files.source, "a run with source files"
+    assert bool(files.source) is subject.has_source
+    assert files.generated, "a run with generated files"
     assert all(f.project_path for f in files.source)
     for f in (*files.source, *files.dependencies, *files.generated):
         assert not f.run_path.startswith("/") and ".." not in f.run_path.split("/")
@@ -147,7 +166,7 @@ def test_files_are_listed_with_safe_run_paths(subject: Subject) -> None:
 def test_materialize_makes_the_asked_files_readable(subject: Subject) -> None:
     run = _run(subject)
     files = subject.store.run_files(run)
-    wanted = [files.source[0].run_path, *[g.run_path for g in files.generated[:1]]]
+    wanted = [*[s.run_path for s in files.source[:1]], *[g.run_path for g in files.generated[:1]]]
     root = subject.store.materialize(run, wanted)
     for path in wanted:
         assert (root / path).is_file(), path

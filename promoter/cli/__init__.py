@@ -21,6 +21,7 @@ from promoter.runs.base import Progress, RunListing, RunStore
 from promoter.settings import Settings, resolve_settings
 
 if TYPE_CHECKING:
+    from promoter.forges.base import Forge
     from promoter.forges.registry import ForgeName
     from promoter.promotion.record import TriggerInfo
 
@@ -78,6 +79,29 @@ def _with_settings(f: Callable[..., None]) -> Callable[..., None]:
     return decorated
 
 
+def _forge_options(purpose: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--forge`` and ``--forge-dir``, the same for every command that talks to a forge."""
+
+    def decorate(f: Callable[..., None]) -> Callable[..., None]:
+        f = click.option(
+            "--forge-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            envvar="PROMOTER_FORGE_DIR",
+            help="The local forge's directory (default: <git dir>/promoter/pulls).",
+        )(f)
+        return click.option(
+            "--forge",
+            type=click.Choice(["local", "github", "gitlab"]),
+            default="local",
+            show_default=True,
+            help=f"{purpose} (local: files under --forge-dir; github: GITHUB_REPOSITORY "
+            "with GITHUB_TOKEN, GITHUB_API_URL for Enterprise; gitlab: CI_PROJECT_PATH with "
+            "PROMOTER_TOKEN or GITLAB_TOKEN, CI_SERVER_URL for self-managed).",
+        )(f)
+
+    return decorate
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="promoter")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
@@ -128,11 +152,15 @@ def _log_listing(store: RunStore, listing: RunListing, started: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (fields: see README).")
 def runs(settings: Settings, as_json: bool) -> None:
     """List runs: id, op, status, started, flags and the chosen scalars."""
-    from promoter.core.policy import chosen_scalars
+    from promoter.candidates import list_with_series
+    from promoter.core.expr import parse_scalar
+    from promoter.core.policy import aggregated_names, chosen_scalars
 
     started = time.monotonic()
     store = _store(settings)
-    listing = store.list_runs(_progress())
+    columns = chosen_scalars(settings.config)
+    needed = aggregated_names(parse_scalar(c) for c in columns)
+    listing = list_with_series(store, needed, _progress())
     _log_listing(store, listing, started)
     if as_json:
         from promoter.cli.report import listing_json
@@ -141,7 +169,7 @@ def runs(settings: Settings, as_json: bool) -> None:
         return
     from promoter.cli.tables import console, print_runs
 
-    print_runs(console(), listing, chosen_scalars(settings.config))
+    print_runs(console(), listing, columns)
 
 
 @cli.command()
@@ -212,21 +240,7 @@ def merge(settings: Settings, run_id: str, preview: bool, replace_changed: bool)
 @click.option("--run", "run_id", metavar="ID", help="Promote this run (it must still win).")
 @click.option("--objective", help="Override select.objective, e.g. 'min loss'.")
 @click.option("--dry-run", is_flag=True, help="Do everything but store, push and open the PR.")
-@click.option(
-    "--forge",
-    type=click.Choice(["local", "github", "gitlab"]),
-    default="local",
-    show_default=True,
-    help="Where the PR is opened (local: files under --forge-dir; github: GITHUB_REPOSITORY "
-    "with GITHUB_TOKEN, GITHUB_API_URL for Enterprise; gitlab: CI_PROJECT_PATH with "
-    "PROMOTER_TOKEN or GITLAB_TOKEN, CI_SERVER_URL for self-managed).",
-)
-@click.option(
-    "--forge-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="PROMOTER_FORGE_DIR",
-    help="The local forge's directory (default: <git dir>/promoter/pulls).",
-)
+@_forge_options("Where the PR is opened")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def promote(
     settings: Settings,
@@ -239,11 +253,9 @@ def promote(
 ) -> None:
     """Select the best run, merge it on a branch, store its model with DVC, open the PR."""
     from promoter.cli.report import promote_json, tracks_json
-    from promoter.forges.registry import make_forge, target_from_env
     from promoter.promotion.promote import PromoteRequest, promote_tracks
 
-    directory = (forge_dir or _default_forge_dir(settings)) if forge == "local" else None
-    chosen = make_forge(target_from_env(forge, settings.env, directory))
+    chosen = _forge(settings, forge, forge_dir)
     request = PromoteRequest(run_id, objective, dry_run, _cli_trigger())
     results = promote_tracks(settings, _store(settings), chosen, request)
     local = forge == "local"
@@ -313,6 +325,14 @@ def event() -> None:
         raise click.exceptions.Exit(code)
 
 
+def _forge(settings: Settings, name: ForgeName, forge_dir: Path | None) -> Forge:
+    """The forge ``--forge`` names, the local one in ``--forge-dir`` or beside git's data."""
+    from promoter.forges.registry import make_forge, target_from_env
+
+    directory = (forge_dir or _default_forge_dir(settings)) if name == "local" else None
+    return make_forge(target_from_env(name, settings.env, directory))
+
+
 def _default_forge_dir(settings: Settings) -> Path:
     """Where the local forge keeps its PRs: beside the repository's git data."""
     from promoter.tools.git import Git
@@ -336,10 +356,15 @@ def _cli_trigger() -> TriggerInfo:
     )
 
 
+# After the merge: `register` and `history` (their own module, registered on the group).
+from promoter.cli import registry as _registry  # noqa: E402, F401
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map errors to exit codes (1 job failure, 2 usage or config, 3 bug)."""
     try:
-        cli.main(args=argv, prog_name="promoter", standalone_mode=False)
+        # Outside standalone mode click returns the code of a raised Exit instead of raising.
+        code = cli.main(args=argv, prog_name="promoter", standalone_mode=False)
     except PromoterError as e:
         click.echo(f"promoter: error: {e}", err=True)
         return e.exit_code
@@ -356,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("".join(traceback.format_exception(e)))
         traceback.print_exc(file=sys.stderr)
         return BUG_EXIT
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

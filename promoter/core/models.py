@@ -36,6 +36,10 @@ class ScalarSeries:
     prefix: str
     steps: tuple[int, ...]
     values: tuple[float, ...]
+    latest_only: bool = False
+    """Only the last value was read (a tracking server's search answers the latest value of
+    each metric; its history is one more request per run and metric): every aggregate but
+    ``last`` is unknown until the store loads the history (``RunStore`` ``with_series``)."""
 
     def aggregate(self, how: str) -> float:
         """Summarise the series the way Guild does: last/first by step, min/max/avg/count.
@@ -43,6 +47,9 @@ class ScalarSeries:
         NaN anywhere in the series makes min, max and avg NaN, so a diverged run is never
         ranked on a value that hides the divergence.
         """
+        if self.latest_only and how != "last":
+            # A bug, never a user's mistake: the core loads the histories it aggregates.
+            raise ValueError(f"{how} of {self.tag!r}: only its last value was read")
         if how == "count":
             return float(len(self.values))
         if not self.values:
@@ -62,7 +69,10 @@ class ScalarSeries:
         raise ValueError(f"unknown aggregate {how!r}")
 
     def summary(self) -> dict[str, float]:
-        """All aggregates at once, for listings and records."""
+        """All aggregates at once (only ``last`` when only that was read), for listings and
+        records."""
+        if self.latest_only:
+            return {"last": self.aggregate("last")}
         return {how: self.aggregate(how) for how in AGGREGATES}
 
     @property
@@ -166,6 +176,11 @@ class Provenance:
     command: tuple[str, ...] = ()
     python: str | None = None
     packages: tuple[str, ...] = ()
+    records_uncommitted: bool = True
+    """The store says whether the run started from uncommitted changes (Guild does; MLflow
+    records the commit only, so a clean tree cannot be claimed)."""
+    ci_job_url: str | None = None
+    """The CI job the run ran in, when its recorded environment says (GitHub, GitLab, ...)."""
 
 
 @dataclass(frozen=True, slots=True)

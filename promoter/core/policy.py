@@ -9,6 +9,7 @@ from datetime import datetime
 from promoter.config import Config, improvement_setting, resolve_started_after
 from promoter.core.expr import (
     ExpressionError,
+    ScalarRef,
     parse_criterion,
     parse_objective,
     parse_tie_break,
@@ -78,6 +79,27 @@ def check_scalar_names(policy: Policy, runs: Iterable[Run], origin: str) -> None
         if origin.startswith("--"):
             raise UsageError(f"{origin}: {reason}")
         raise ConfigError(origin, key, reason)
+
+
+def policy_scalars(policy: Policy) -> list[ScalarRef]:
+    """Every scalar the policy reads: the objective, the criteria, the tie-breaks."""
+    refs = [policy.objective.scalar]
+    refs += [ref for c in policy.criteria for ref in c.scalars()]
+    refs += [t.objective.scalar for t in policy.tie_breaks if t.objective is not None]
+    return list(dict.fromkeys(refs))
+
+
+def aggregated_names(refs: Iterable[ScalarRef]) -> frozenset[str]:
+    """The scalars summarised by more than their last value: a store that reads last values
+    only must load their histories."""
+    return frozenset(ref.name for ref in refs if ref.aggregate != "last")
+
+
+def plotted_names(policy: Policy) -> list[str]:
+    """The scalars whose curves the PR shows: the objective's, then the criteria's."""
+    names = [policy.objective.scalar.name]
+    names += [ref.name for c in policy.criteria for ref in c.scalars()]
+    return list(dict.fromkeys(names))
 
 
 def chosen_scalars(config: Config) -> list[str]:

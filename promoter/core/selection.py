@@ -161,6 +161,11 @@ def _check(run: Run, policy: Policy) -> Verdict:
     return Verdict(run, value, results, not reasons, tuple(reasons))
 
 
+def passes_filters(run: Run, filters: Filters) -> bool:
+    """Whether ``run`` is a candidate at all, before any of its values is looked at."""
+    return not _filter_reasons(run, filters)
+
+
 def _filter_reasons(run: Run, filters: Filters) -> list[str]:
     reasons = []
     if run.batch:

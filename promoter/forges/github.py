@@ -6,7 +6,9 @@ friends never pay for it.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -82,13 +84,16 @@ class GitHubForge:
         from github import Auth, Github
 
         self.settings = settings
-        self._github = Github(
-            base_url=settings.api_url.rstrip("/"),
-            auth=Auth.Token(settings.token),
-            retry=_retry(settings),
-            timeout=settings.timeout,
-            seconds_between_requests=settings.seconds_between_requests,
-            seconds_between_writes=settings.seconds_between_writes,
+        self._github, self._once = (
+            Github(
+                base_url=settings.api_url.rstrip("/"),
+                auth=Auth.Token(settings.token),
+                retry=_retry(settings, after_errors=after_errors),
+                timeout=settings.timeout,
+                seconds_between_requests=settings.seconds_between_requests,
+                seconds_between_writes=settings.seconds_between_writes,
+            )
+            for after_errors in (True, False)
         )
         self._repo: Repository | None = None
 
@@ -147,8 +152,25 @@ class GitHubForge:
         return _pull(self._call(lambda: self.repo.get_pull(number)))
 
     def comment(self, number: int, body: str) -> None:
-        """A comment on a PR or issue."""
-        self._call(lambda: self.repo.get_issue(number).create_comment(body))
+        """A comment on a PR or issue, said once. Posting one is not idempotent: after a lost
+        answer (a dropped connection, a timeout, a 5xx) it is posted again only when the
+        conversation does not hold it already."""
+        url = f"/repos/{self.settings.repository}/issues/{number}/comments"
+        for attempt in range(self.settings.retries + 1):
+            try:
+                self._call(
+                    lambda: self._once.requester.requestJsonAndCheck(
+                        "POST", url, input={"body": body}
+                    )
+                )
+                return
+            except PromoterError as e:
+                if attempt == self.settings.retries or not _maybe_done(e):
+                    raise
+            if self._holds(number, body):
+                log.info("the comment on #%d was posted; its answer was lost", number)
+                return
+            time.sleep(min(self.settings.longest_wait, 0.5 * 2**attempt))
 
     def reply(self, ref: CommentRef, body: str) -> None:
         """A comment in the conversation of ``ref`` (PRs and issues share GitHub's numbers)."""
@@ -203,6 +225,11 @@ class GitHubForge:
         """The web page of a file at a commit."""
         return self.blob_url(commit, path)
 
+    def commit_url(self, commit: str) -> str:
+        """The web page of a commit."""
+        server = self.settings.server_url.rstrip("/")
+        return f"{server}/{self.settings.repository}/commit/{commit}"
+
     def blob_url(self, commit: str, path: str) -> str:
         """The web page of a file at a commit."""
         server = self.settings.server_url.rstrip("/")
@@ -228,6 +255,15 @@ class GitHubForge:
         if users or teams:
             self._call(lambda: pull.create_review_request(reviewers=users, team_reviewers=teams))
 
+    def _holds(self, number: int, body: str) -> bool:
+        """Whether one of the latest comments on ``number`` says ``body``."""
+
+        def latest() -> list[str]:
+            newest_first = self.repo.get_issue(number).get_comments().reversed
+            return [c.body for c in itertools.islice(newest_first, 30)]
+
+        return body in self._call(latest)
+
     def _opened_meanwhile(self, error: PromoterError, branch: str) -> PullRequest | None:
         from github import GithubException
 
@@ -243,9 +279,14 @@ class GitHubForge:
             return action()
 
 
-def _retry(settings: GitHubSettings) -> Retry:
-    """5xx, 429 and secondary rate limits retried, on every method but DELETE, with backoff
-    or ``Retry-After``, each wait capped (PyGithub's default retries neither 429 nor PATCH)."""
+def _retry(settings: GitHubSettings, *, after_errors: bool = True) -> Retry:
+    """5xx, 429 and secondary rate limits retried, on every method, with backoff or
+    ``Retry-After``, each wait capped (PyGithub's default retries neither 429 nor PATCH).
+
+    Without ``after_errors`` (for requests that are not idempotent: a comment), only answers
+    that say nothing was done (429, rate limits) and connections that never opened are
+    retried; a lost answer or a 5xx is left to the caller, who checks before trying again.
+    """
     from github import GithubRetry
     from urllib3.util.retry import Retry
 
@@ -256,13 +297,26 @@ def _retry(settings: GitHubSettings) -> Retry:
 
     return _BoundedRetry(
         total=settings.retries,
+        read=None if after_errors else 0,
+        other=None if after_errors else 0,
         backoff_factor=0.5,
         backoff_max=settings.longest_wait,
-        status_forcelist=[*range(500, 600), 429],
+        status_forcelist=[*range(500, 600), 429] if after_errors else [429],
         allowed_methods=Retry.DEFAULT_ALLOWED_METHODS.union({"GET", "POST", "PATCH"}),
         secondary_rate_wait=min(60.0, settings.longest_wait),
         max_rate_limit_wait=int(settings.longest_wait),
     )
+
+
+def _maybe_done(error: PromoterError) -> bool:
+    """Whether the request that failed may have taken effect: no answer, or a 5xx."""
+    from github import GithubException
+    from requests.exceptions import RequestException
+
+    cause = error.__cause__
+    if isinstance(cause, RequestException):
+        return True
+    return isinstance(cause, GithubException) and cause.status >= 500
 
 
 def _split_reviewers(reviewers: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from promoter.candidates import select_best
+from promoter.candidates import select_best, winner_series
 from promoter.errors import UsageError
 from promoter.forges.base import Forge
+from promoter.forges.links import commit_url
 from promoter.forges.local import LocalForge
 from promoter.forges.markers import marker
 from promoter.promotion.merge.apply import file_digest, inside
 from promoter.promotion.merge.plan import Copy, plan_merge
+from promoter.promotion.model_card import read_model_card
 from promoter.promotion.naming import branch_name, title_of
 from promoter.promotion.record import FileRow, PrInfo, PromotionRecord, TriggerInfo
 from promoter.promotion.record_builder import RecordFacts, build_record, record_path
@@ -52,6 +54,7 @@ def render_record_body(
         max_chars=forge.body_limit,
         template_text=user_template(settings),
         template_name=settings.config.pr.template,
+        commit_url=lambda sha: commit_url(forge, sha),
     )
 
 
@@ -65,14 +68,19 @@ def render_run(settings: Settings, store: RunStore, run_id: str, html: bool = Fa
     selection, listing = select_best(settings, store, run=run_id)
     if not selection.verdicts:
         raise UsageError(f"run {run_id} is not a candidate")
-    verdict = selection.verdicts[0]
+    champion = selection.champion.champion if selection.champion else None
+    champion_run = next((r for r in listing.runs if champion and r.id == champion.run_id), None)
+    selection, verdict, champion_run = winner_series(
+        store, selection, selection.verdicts[0], champion_run
+    )
     run = verdict.run
     files = store.run_files(run)
     plan = plan_merge(files, settings.config.merge, run.flags)
     # As in a promotion: DVC outputs are not hashed here (DVC's md5 is their identity).
     hashed = [c for c in plan.copies if not c.dvc]
-    run_dir = store.materialize(run, [c.run_path for c in hashed if c.run_path is not None])
-    champion = selection.champion.champion if selection.champion else None
+    card = [settings.config.pr.model_card] if settings.config.pr.model_card else []
+    needed = [c.run_path for c in hashed if c.run_path is not None]
+    run_dir = store.materialize(run, [*needed, *card])
     facts = RecordFacts(
         provenance=store.provenance(run),
         reproduce=store.reproduce(run),
@@ -85,9 +93,12 @@ def render_run(settings: Settings, store: RunStore, run_id: str, html: bool = Fa
             branch=branch_name(settings, selection, verdict),
             base=settings.config.pr.base,
             title=title_of(settings, selection, verdict),
+            command_prefix=settings.config.commands.prefix,
+            candidates=settings.config.pr.candidates,
         ),
         tools={},
-        champion_run=next((r for r in listing.runs if champion and r.id == champion.run_id), None),
+        champion_run=champion_run,
+        model_card=read_model_card(run_dir, card[0]) if card else None,
     )
     record = build_record(selection, facts, verdict)
     body = render_body(

@@ -16,6 +16,7 @@ import msgspec
 import yaml
 
 from promoter import __version__
+from promoter.candidates import winner_series
 from promoter.config import ArtifactConfig
 from promoter.core.champion import champion_yaml
 from promoter.core.models import Run, RunFiles
@@ -31,6 +32,7 @@ from promoter.promotion.merge.source import (
     merge_source,
     three_way_possible,
 )
+from promoter.promotion.model_card import read_model_card
 from promoter.promotion.record import (
     FileRow,
     PlotRow,
@@ -99,13 +101,19 @@ def build_branch(
     commit."""
     selection, pr = request.selection, request.pr
     assert selection.winner is not None
-    run = selection.winner.run
+    champion = selection.champion.champion if selection.champion else None
+    champion_run = next((r for r in request.runs if champion and r.id == champion.run_id), None)
+    selection, winner, champion_run = winner_series(
+        store, selection, selection.winner, champion_run
+    )
+    run = winner.run
     config = settings.config
     project_dir, git = workspace.project_dir, workspace.git
     files = store.run_files(run)
     plan = plan_merge(files, config.merge, run.flags)
     plot_files = _run_plots(files, config.merge.plots)
-    run_dir = store.materialize(run, [*needed_run_files(plan), *plot_files])
+    card = [config.pr.model_card] if config.pr.model_card else []
+    run_dir = store.materialize(run, [*needed_run_files(plan), *plot_files, *card])
     log.info("merging run %s into a worktree of %s", run.short_id, pr.base)
     source, outputs = _merge_source(settings, workspace, run, run_dir, plan, pr.base)
     outcome = merge_run(project_dir, run_dir, outputs, dvc_roots=dvc_outputs(config.merge))
@@ -115,8 +123,6 @@ def build_branch(
     dvc_paths = _dvc_outputs(config.merge.artifacts, written)
     if dvc_paths:
         _warm_up_plotting()
-    champion = selection.champion.champion if selection.champion else None
-    champion_run = next((r for r in request.runs if champion and r.id == champion.run_id), None)
     facts = RecordFacts(
         provenance=store.provenance(run),
         reproduce=store.reproduce(run),
@@ -130,6 +136,7 @@ def build_branch(
         tools=_tools(),
         champion_run=champion_run,
         champion_model_md5=champion.model_md5 if champion else None,
+        model_card=read_model_card(run_dir, card[0]) if card else None,
     )
     if request.check_body is not None:
         request.check_body(build_record(selection, facts))
@@ -253,9 +260,10 @@ def _plots(
     theirs = None
     if champion_run is not None:
         theirs = {n: s for n in series if (s := champion_run.scalar(n)) is not None}
+    drawn = draw_curves(series, out_dir, recorded, theirs)
     rows = [
-        PlotRow(title=title, path=project_rel(project_dir, path), source="curve")
-        for title, path in draw_curves(series, out_dir, recorded, theirs)
+        PlotRow(title=title, path=project_rel(project_dir, path), source="curve", scalar=name)
+        for name, (title, path) in zip(series, drawn, strict=True)
     ]
     run_root = run_dir.resolve()
     for run_path in plot_files:

@@ -132,8 +132,13 @@ def promote(
     """The whole job for one track; see the module docstring for the guarantees. Promotions
     in one repository run one at a time (another one waits)."""
     from promoter.tools.owners import exclusive
+    from promoter.tools.worktree import remove_abandoned, worktrees_root
 
-    with exclusive(Git(settings.project).git_common_dir() / "promoter" / "promote.lock"):
+    git = Git(settings.project)
+    with exclusive(git.git_common_dir() / "promoter" / "promote.lock"):
+        # Every run, not only one that builds: a re-run after a kill is often `unchanged`.
+        if worktrees_root(git).is_dir():
+            remove_abandoned(git, worktrees_root(git))
         return replace(_promote(settings, store, forge, request), track=settings.track)
 
 
@@ -303,6 +308,7 @@ def _build_and_publish(
                         base=settings.config.pr.base,
                         title=title_of(settings, selection),
                         command_prefix=settings.config.commands.prefix,
+                        candidates=settings.config.pr.candidates,
                     ),
                     dry_run=request.dry_run,
                     # Only a user's template can fail on data; the built-in one is tested.

@@ -32,12 +32,18 @@ class RunInfo(_Data, frozen=True):
     user: str | None = None
     vcs_commit: str | None = None
     dirty_source: bool = False
+    dirty_known: bool = True
+    """False: the run store does not record uncommitted changes (MLflow)."""
     sourcecode_digest: str | None = None
     random_seed: int | None = None
     command: list[str] = msgspec.field(default_factory=list)
     python: str | None = None
     packages_count: int = 0
     packages_sha256: str | None = None
+    lineage: dict[str, str] = msgspec.field(default_factory=dict)
+    """Hashes the run recorded about its inputs and outputs (``*_md5`` tags)."""
+    ci_job_url: str | None = None
+    """The CI job that trained the run, when its recorded environment names one."""
 
 
 class ObjectiveInfo(_Data, frozen=True):
@@ -62,6 +68,15 @@ class CriterionRow(_Data, frozen=True):
     champion_passed: bool | None = None
 
 
+class CheckRow(_Data, frozen=True):
+    """A check of the promotion (the run's ``dvc_model_md5`` against the model stored);
+    ``passed`` is ``None`` when it could not be made."""
+
+    name: str
+    passed: bool | None
+    detail: str
+
+
 class ScalarRow(_Data, frozen=True):
     """A scalar of the candidate beside the champion's value (last value of each series)."""
 
@@ -70,6 +85,9 @@ class ScalarRow(_Data, frozen=True):
     champion: float | None = None
     delta: float | None = None
     steps: int = 0
+    better: str | None = None
+    """``higher`` or ``lower``: which way is better for this scalar, from the objective, the
+    criteria and the tie-breaks (``None``: nothing says)."""
 
 
 class FlagRow(_Data, frozen=True):
@@ -116,6 +134,8 @@ class PlotRow(_Data, frozen=True):
     title: str
     path: str
     source: str
+    scalar: str | None = None
+    """The scalar a drawn curve shows (``None`` for the run's own images)."""
 
 
 class ChampionInfo(_Data, frozen=True):
@@ -153,6 +173,8 @@ class PrInfo(_Data, frozen=True):
     source_commit: str | None = None
     command_prefix: str = "/promote"
     """How the PR's conversation gives promoter commands (``commands.prefix``)."""
+    candidates: int = 10
+    """How many other candidates the body lists (``pr.candidates``); the record has all."""
 
 
 class SourceMergeInfo(_Data, frozen=True):
@@ -169,6 +191,35 @@ class SourceMergeInfo(_Data, frozen=True):
     """Files the run and the base both changed, resolved with the run's version."""
     replaced: list[str] = msgspec.field(default_factory=list)
     """Copy: files whose copy replaces a different version on the base (possible reverts)."""
+    snapshot: bool = True
+    """False: the run store keeps no copy of the run's source (MLflow), so a copy brings the
+    run's outputs only, not its code."""
+
+
+class CandidateRow(_Data, frozen=True):
+    """Another run that selection considered for this track, and why it was not promoted."""
+
+    id: str
+    op: str
+    status: str
+    started: str | None
+    objective: float | None
+    rank: int | None
+    """Its place among the eligible runs (1 is the winner); ``None``: not eligible."""
+    criteria_passed: int
+    criteria_total: int
+    reasons: list[str] = msgspec.field(default_factory=list)
+
+
+class ModelCard(_Data, frozen=True):
+    """The run's model card (``pr.model_card``), shown in its own section of the body."""
+
+    path: str
+    text: str = ""
+    sha256: str | None = None
+    size: int = 0
+    problem: str | None = None
+    """Why no text could be read (the run has no such file, it is too large, ...)."""
 
 
 class PromotionRecord(_Data, frozen=True, kw_only=True):
@@ -177,6 +228,8 @@ class PromotionRecord(_Data, frozen=True, kw_only=True):
     schema: int = RECORD_SCHEMA
     decision: str
     summary: str
+    checks: list[CheckRow] = msgspec.field(default_factory=list)
+    """Checks of the promotion; a failed one is shown first."""
     run: RunInfo
     objective: ObjectiveInfo
     criteria: list[CriterionRow]
@@ -192,6 +245,10 @@ class PromotionRecord(_Data, frozen=True, kw_only=True):
     pr: PrInfo
     tools: dict[str, str]
     source_merge: SourceMergeInfo | None = None
+    candidates: list[CandidateRow] = msgspec.field(default_factory=list)
+    """Every other run of this track that selection considered, best first, with its reasons:
+    the evidence that nothing was cherry-picked."""
+    model_card: ModelCard | None = None
 
 
 def record_to_builtins(record: PromotionRecord) -> dict[str, Any]:

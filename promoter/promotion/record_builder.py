@@ -12,15 +12,20 @@ from datetime import datetime
 from promoter.core.champion import ChampionDocument, ChampionObjective
 from promoter.core.expr import Criterion, ScalarRef
 from promoter.core.models import Champion, FlagValue, Provenance, Run, RunFiles
-from promoter.core.selection import Selection, Verdict, check_criterion, scalar_value
+from promoter.core.selection import Selection, Verdict, check_criterion, op_matches, scalar_value
+from promoter.promotion.directions import better_directions
+from promoter.promotion.lineage import lineage_hashes, model_check
 from promoter.promotion.merge.source import SourceMerge
 from promoter.promotion.record import (
+    CandidateRow,
     ChampionInfo,
+    CheckRow,
     CriterionRow,
     DependencyRow,
     DvcRow,
     FileRow,
     FlagRow,
+    ModelCard,
     ObjectiveInfo,
     PlotRow,
     PrInfo,
@@ -52,6 +57,7 @@ class RecordFacts:
     champion_run: Run | None = None
     champion_model_md5: Mapping[str, str] | None = None
     source_merge: SourceMerge | None = None
+    model_card: ModelCard | None = None
 
 
 def record_dir(run_id: str) -> str:
@@ -80,9 +86,13 @@ def build_record(
         if standing is not None and standing.value is not None
         else None
     )
+    check = model_check(lineage_hashes(run.tags), [(d.path, d.md5) for d in facts.dvc])
     return PromotionRecord(
         decision=selection.decision.value,
         summary=selection.summary,
+        checks=[CheckRow(name=check.name, passed=check.passed, detail=check.detail)]
+        if check
+        else [],
         run=_run_info(run, facts.provenance),
         objective=ObjectiveInfo(
             name=str(policy.objective.scalar),
@@ -103,7 +113,7 @@ def build_record(
             )
             for r in winner.criteria
         ],
-        scalars=_scalar_rows(run, champion, facts.champion_run),
+        scalars=_scalar_rows(run, champion, facts.champion_run, better_directions(policy)),
         flags=_flag_rows(run.flags, champion, facts.champion_run),
         files=list(facts.files),
         dvc=list(facts.dvc),
@@ -129,11 +139,36 @@ def build_record(
         trigger=facts.trigger,
         pr=facts.pr,
         tools=dict(facts.tools),
-        source_merge=_source_merge(facts.source_merge),
+        source_merge=_source_merge(facts.source_merge, facts.run_files),
+        candidates=_candidates(selection, run),
+        model_card=facts.model_card,
     )
 
 
-def _source_merge(merged: SourceMerge | None) -> SourceMergeInfo | None:
+def _candidates(selection: Selection, promoted: Run) -> list[CandidateRow]:
+    """Every other run of the track's operations that selection judged, in its order (the
+    eligible by rank, then the others): batch parents and other operations are no candidates."""
+    operations = selection.policy.filters.operations
+    return [
+        CandidateRow(
+            id=v.run.id,
+            op=v.run.op,
+            status=v.run.status.value,
+            started=_iso(v.run.started),
+            objective=v.objective,
+            rank=v.rank,
+            criteria_passed=sum(1 for c in v.criteria if c.passed),
+            criteria_total=len(v.criteria),
+            reasons=list(v.reasons),
+        )
+        for v in selection.verdicts
+        if v.run.id != promoted.id
+        and not v.run.batch
+        and (not operations or op_matches(v.run.op, operations))
+    ]
+
+
+def _source_merge(merged: SourceMerge | None, files: RunFiles) -> SourceMergeInfo | None:
     if merged is None:
         return None
     return SourceMergeInfo(
@@ -143,6 +178,7 @@ def _source_merge(merged: SourceMerge | None) -> SourceMergeInfo | None:
         changed=[f"{status} {path}" for status, path in merged.changed],
         taken_from_run=list(merged.taken_from_run),
         replaced=list(merged.replaced),
+        snapshot=bool(files.source or files.dependencies),
     )
 
 
@@ -161,12 +197,15 @@ def _run_info(run: Run, prov: Provenance) -> RunInfo:
         user=prov.user,
         vcs_commit=run.vcs_commit,
         dirty_source=run.dirty_source,
+        dirty_known=prov.records_uncommitted,
         sourcecode_digest=prov.sourcecode_digest,
         random_seed=prov.random_seed,
         command=list(prov.command),
         python=prov.python,
         packages_count=len(prov.packages),
         packages_sha256=hashlib.sha256(packages.encode()).hexdigest() if prov.packages else None,
+        lineage=lineage_hashes(run.tags),
+        ci_job_url=prov.ci_job_url,
     )
 
 
@@ -191,9 +230,14 @@ def _champion_passes(
     return None if result.problem else result.passed
 
 
-def _scalar_rows(run: Run, champion: Champion | None, champion_run: Run | None) -> list[ScalarRow]:
+def _scalar_rows(
+    run: Run,
+    champion: Champion | None,
+    champion_run: Run | None,
+    better: Mapping[str, str],
+) -> list[ScalarRow]:
     """One row per series, by the name ``guild compare`` shows (``validate#accuracy`` keeps
-    its prefix), Guild's ``sys/*`` left out."""
+    its prefix), Guild's ``sys/*`` left out; ``better`` says which way is better by name."""
     series_by_name = {s.display_name: s for s in run.scalars.values() if not s.system}
     rows = []
     for key in sorted(series_by_name):
@@ -205,7 +249,7 @@ def _scalar_rows(run: Run, champion: Champion | None, champion_run: Run | None) 
             if theirs is not None and math.isfinite(value) and math.isfinite(theirs)
             else None
         )
-        rows.append(ScalarRow(key, value, theirs, delta, len(series.values)))
+        rows.append(ScalarRow(key, value, theirs, delta, len(series.values), better.get(key)))
     return rows
 
 

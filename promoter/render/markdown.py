@@ -12,7 +12,8 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from promoter.errors import ConfigError, PromoterError
-from promoter.promotion.record import PromotionRecord
+from promoter.promotion.record import PlotRow, PromotionRecord
+from promoter.render.blocks import code_link, text_block
 from promoter.render.escape import MdSafe, code_block, code_span, image, link, md_escape, safe_url
 from promoter.render.format import (
     fmt_delta,
@@ -41,16 +42,19 @@ def render_body(
     max_chars: int,
     template_text: str | None = None,
     template_name: str | None = None,
+    commit_url: Callable[[str], str | None] | None = None,
 ) -> str:
     """The PR body for ``record``; long tables fold into ``record_url`` when over ``max_chars``
-    (the forge's body limit)."""
+    (the forge's body limit); ``commit_url`` links a commit on the forge, where it can."""
     if not _MARKER.fullmatch(marker) or "-->" in marker[4:-3]:
         raise ValueError(f"not a one-line HTML comment: {marker!r}")
     user = template_text is not None
     name = template_name or ("pr.template" if user else BUILTIN_TEMPLATE)
     source = template_text if template_text is not None else builtin_template()
     template = _load(source, name, user=user)
-    context = _context(record, image_url=image_url, record_url=record_url, marker=marker)
+    context = _context(
+        record, image_url=image_url, record_url=record_url, marker=marker, commit_url=commit_url
+    )
     body = ""
     for compact in (False, True):
         body = _render(template, {**context, "compact": compact}, name, user=user)
@@ -89,6 +93,8 @@ def environment() -> ImmutableSandboxedEnvironment:
             "fmt_time": fmt_time,
             "fmt_value": fmt_value,
             "short": short,
+            "text_block": text_block,
+            "code_link": code_link,
         }
     )
     return env
@@ -100,16 +106,51 @@ def _context(
     image_url: Callable[[str], str],
     record_url: str | None,
     marker: str,
+    commit_url: Callable[[str], str | None] | None = None,
 ) -> dict[str, Any]:
     # The record's structs, not dicts: `criterion.values` would be dict.values on a dict.
     fields = {name: getattr(record, name) for name in record.__struct_fields__}
+    record_link = safe_url(record_url) if record_url else None
     return {
         **fields,
         "record": record,
         "image_url": image_url,
-        "record_url": safe_url(record_url) if record_url else None,
+        "record_url": record_link,
         "marker": MdSafe(marker),
+        "objective_plot": _objective_plot(record),
+        "links": {
+            "source": _source_url(record, commit_url),
+            "record": record_link,
+            "ci_run": record.trigger.ci_run_url,
+            "ci_job": record.run.ci_job_url,
+        },
     }
+
+
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_AGGREGATE = re.compile(r"\A(?:last|first|min|max|avg|count):")
+
+
+def _objective_plot(record: PromotionRecord) -> PlotRow | None:
+    """The drawn curve of the objective's scalar (its name without the aggregate)."""
+    name = _AGGREGATE.sub("", record.objective.name, count=1)
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
+        name = name[1:-1]
+    return next((p for p in record.plots if p.source == "curve" and p.scalar == name), None)
+
+
+def _source_url(
+    record: PromotionRecord, commit_url: Callable[[str], str | None] | None
+) -> str | None:
+    """The forge's page of the run's source commit, when the forge has the commit: not when
+    the run's source had to be copied because its commit never reached the remote."""
+    commit = (record.run.vcs_commit or "").removeprefix("git:").rstrip("*")
+    merged = record.source_merge
+    if commit_url is None or not _SHA.fullmatch(commit):
+        return None
+    if merged is not None and merged.mode != "three-way":
+        return None
+    return commit_url(commit)
 
 
 def _load(source: str, name: str, *, user: bool) -> jinja2.Template:

@@ -7,12 +7,13 @@ has those files made available locally before it reads them, and asks how to rep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from promoter.core.models import Provenance, Run, RunFiles
+from promoter.core.models import Provenance, Run, RunFiles, RunStatus
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a listing is read."""
@@ -65,3 +66,48 @@ class RunStore(Protocol):
     def reproduce(self, run: Run) -> str:
         """The shell command that repeats the run with its flags."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """What a listing is for, told to stores that pay per run or per metric (a tracking
+    server). A store may leave out runs that cannot pass ``statuses`` and ``started_after``
+    where it can tell exactly (the core checks every filter again on what it gets)."""
+
+    statuses: tuple[RunStatus, ...] = ()
+    """Only runs with one of these (empty: any)."""
+    started_after: datetime | None = None
+    keep: frozenset[str] = frozenset()
+    """Run ids listed whatever the filters (the champion's run)."""
+
+
+@runtime_checkable
+class QueryingStore(RunStore, Protocol):
+    """A run store that narrows its listing by a query and reads metric histories on demand.
+
+    Its runs carry the last value of each scalar only (``ScalarSeries.latest_only``): the
+    core asks for the histories it aggregates or plots, for the runs that need them.
+    """
+
+    def query_runs(self, query: RunQuery, progress: Progress | None = None) -> RunListing:
+        """The runs ``list_runs`` gives, less those the query rules out exactly."""
+        ...
+
+    def with_series(self, runs: Sequence[Run], names: Collection[str]) -> tuple[Run, ...]:
+        """``runs`` with the whole history of the scalars ``names`` that each one has."""
+        ...
+
+
+def list_for(store: RunStore, query: RunQuery, progress: Progress | None = None) -> RunListing:
+    """The store's runs, narrowed by ``query`` when the store can do that."""
+    if isinstance(store, QueryingStore):
+        return store.query_runs(query, progress)
+    return store.list_runs(progress)
+
+
+def with_series(store: RunStore, runs: Sequence[Run], names: Collection[str]) -> tuple[Run, ...]:
+    """``runs`` with the whole history of the scalars ``names`` (stores that read whole series
+    anyway, such as a Guild home, give them back unchanged)."""
+    if isinstance(store, QueryingStore) and names and runs:
+        return store.with_series(runs, names)
+    return tuple(runs)

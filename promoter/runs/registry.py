@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 # one module and one line here.
 STORES: Final = {
     "guild": "promoter.runs.guild.store:open_guild_store",
+    "mlflow": "promoter.runs.mlflow.store:open_mlflow_store",
 }
 
 

@@ -77,6 +77,10 @@ class Git:
         base = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
         # A push or fetch that wants credentials must fail, not wait for a prompt nobody sees.
         base.setdefault("GIT_TERMINAL_PROMPT", "0")
+        # Nor wait for a server that stopped answering: under 1 KB/s for a minute, git over
+        # HTTP gives up (these variables win over git config; the caller's own win over ours).
+        base.setdefault("GIT_HTTP_LOW_SPEED_LIMIT", "1000")
+        base.setdefault("GIT_HTTP_LOW_SPEED_TIME", "60")
         self._env = {**base, **(env or {})}
         self._identity: dict[str, str] | None = None
 
@@ -152,11 +156,12 @@ class Git:
         paths on stdin."""
         if not paths:
             return set()
-        stdin = "".join(f"{p}\0" for p in paths)
+        # "./" first: check-ignore reads a leading ":(" as pathspec magic, even on stdin.
+        stdin = "".join(f"./{p}\0" for p in paths)
         done = self._run("check-ignore", "-z", "--stdin", check=False, input=stdin)
         if done.returncode > 1:
             raise self._error(done)
-        return {p for p in done.stdout.split("\0") if p}
+        return {p.removeprefix("./") for p in done.stdout.split("\0") if p}
 
     def is_tracked(self, path: str) -> bool:
         """Whether the index holds ``path`` (or, for a directory, a file under it)."""
@@ -376,6 +381,72 @@ class Git:
         if len(names) == 1:
             return names[0]
         return "origin" if "origin" in names else None
+
+    # Tags and history, for registrations (promoter.registry).
+
+    def is_shallow(self) -> bool:
+        """Whether this clone is shallow (``actions/checkout``'s default depth of 1)."""
+        done = self._run("rev-parse", "--is-shallow-repository", check=False)
+        return done.stdout.strip() == "true"
+
+    def unshallow(self, remote: str) -> None:
+        """Fetch the history a shallow clone lacks."""
+        self._run("fetch", "--quiet", "--no-tags", "--unshallow", "--end-of-options", remote)
+
+    def first_parent_changes(self, ref: str, path: str) -> list[tuple[str, str, str]]:
+        """``(sha, committer date ISO, subject)`` of each commit on ``ref``'s first-parent
+        line that changed ``path`` against its first parent, newest first: on a base branch,
+        the merges (or squashes) that brought the change."""
+        out = self._run(
+            "log", "-z", "--first-parent", "--format=%H%x00%cI%x00%s",
+            "--end-of-options", ref, "--", path,
+        ).stdout  # fmt: skip
+        parts = out.split("\0")
+        return [(parts[i].strip(), parts[i + 1], parts[i + 2]) for i in range(0, len(parts) - 2, 3)]
+
+    def commit_message(self, sha: str) -> str:
+        """The whole message of a commit."""
+        return self._run("log", "-1", "--format=%B", "--end-of-options", sha).stdout
+
+    def tags(self, remote: str | None = None) -> list[tuple[str, str, str | None]]:
+        """``(name, object, commit it peels to or None for a lightweight tag)`` of every tag,
+        of ``remote`` as it is now (``ls-remote``), or of this repository."""
+        if remote is None:
+            fmt = "%(refname)%00%(objectname)%00%(*objectname)"
+            out = self._run("for-each-ref", f"--format={fmt}", "refs/tags/").stdout
+            rows = [line.split("\0") for line in out.splitlines() if line]
+            return [(r[0].removeprefix("refs/tags/"), r[1], r[2] or None) for r in rows]
+        out = self._run("ls-remote", "--tags", "--end-of-options", remote).stdout
+        objects: dict[str, str] = {}
+        peeled: dict[str, str] = {}
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            name = ref.removeprefix("refs/tags/")
+            if name.endswith("^{}"):
+                peeled[name[:-3]] = sha
+            elif ref.startswith("refs/tags/"):
+                objects[name] = sha
+        return [(name, sha, peeled.get(name)) for name, sha in objects.items()]
+
+    def make_tag(self, name: str, target: str, message: str) -> str:
+        """An annotated tag object named ``name`` on the commit ``target``, stored but on no
+        ref (so no local tag of the same name is touched); returns its id."""
+        ident = self._run("var", "GIT_COMMITTER_IDENT", identity=True).stdout.strip()
+        text = f"object {target}\ntype commit\ntag {name}\ntagger {ident}\n\n{message.rstrip()}\n"
+        return self._run("mktag", input=text).stdout.strip()
+
+    def push_new_ref(self, remote: str, source: str, ref: str) -> None:
+        """Push the object ``source`` to ``ref`` on ``remote`` only if ``ref`` does not exist
+        there yet: an existing tag is never moved, whoever made it."""
+        self._run(
+            "push", "--quiet", f"--force-with-lease={ref}:", "--end-of-options", remote,
+            f"{source}:{ref}",
+        )  # fmt: skip
+
+    def create_ref(self, ref: str, sha: str) -> bool:
+        """Make ``ref`` point at ``sha`` if it does not exist; False when it already does."""
+        done = self._run("update-ref", "--end-of-options", ref, sha, "", check=False)
+        return done.returncode == 0
 
     def _run(
         self,

@@ -24,6 +24,9 @@ class TriggerKind(StrEnum):
     """The nightly job."""
     COMMENT = "comment"
     """A comment that may hold a slash command."""
+    PUSH = "push"
+    """A push to the repository (GitHub ``push``; GitLab's push pipeline): after the merge of
+    a promotion into ``pr.base``, its registration."""
     OTHER = "other"
 
 
@@ -39,6 +42,22 @@ class CommentTrigger:
     by_bot: bool
     on_pull_request: bool
     url: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PushTrigger:
+    """A push, as git names it: ``ref`` is ``refs/heads/<branch>`` or ``refs/tags/<tag>``;
+    ``before``/``after`` are the ref's commits around the push (``None`` or all zeros: the
+    ref was created / deleted).
+
+    GitHub: the ``push`` payload's ``ref``, ``before``, ``after``. GitLab (a pipeline with
+    ``CI_PIPELINE_SOURCE=push``): ``refs/heads/$CI_COMMIT_BRANCH`` or
+    ``refs/tags/$CI_COMMIT_TAG``, ``$CI_COMMIT_BEFORE_SHA``, ``$CI_COMMIT_SHA``.
+    """
+
+    ref: str
+    before: str | None = None
+    after: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +77,7 @@ class Trigger:
     ignored: str | None = None
     """Why this start is nothing for promoter, when the host can tell from its event alone
     (a push pipeline, a system note): nothing is asked of the forge or the run store."""
+    push: PushTrigger | None = None
 
 
 def should_ignore(trigger: Trigger, prefix: str = DEFAULT_PREFIX) -> str | None:

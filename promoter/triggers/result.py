@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from promoter.promotion.promote import Outcome, PromoteResult
+
+if TYPE_CHECKING:
+    from promoter.registry.register import Registration
 
 
 class BotOutcome(StrEnum):
@@ -43,6 +46,12 @@ class TriggerResult:
     decision: str
     summary: str
     promotions: tuple[PromoteResult, ...] = ()
+    registrations: tuple[Registration, ...] = ()
+    """After a push to ``pr.base``: each track's registration."""
+    report: str | None = None
+    """Markdown for the job summary when there is no PR body (the champions' history)."""
+    plot: bytes | None = None
+    """A PNG of the objective over the champions' history, for the host to keep."""
 
     @property
     def promotion(self) -> PromoteResult | None:

@@ -26,7 +26,7 @@ def handles(*kinds: TriggerKind) -> Callable[[Handler], Handler]:
 
 def route(context: TriggerContext) -> TriggerResult:
     """Run the handler registered for the context's trigger."""
-    from promoter.triggers import comment, requested  # noqa: F401 (registers)
+    from promoter.triggers import comment, push, requested  # noqa: F401 (registers)
 
     handler = _HANDLERS.get(context.trigger.kind)
     if handler is None:

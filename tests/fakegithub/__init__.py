@@ -6,8 +6,9 @@
         gh.get_repo("octocat/demo").create_pull(...)
         assert not server.unknown_requests
 
-``state`` holds users, tokens, repositories, pulls, comments; ``fail_next`` and
-``rate_limit_next`` plan faults; ``requests`` records every request.
+``state`` holds users, tokens, repositories, pulls, comments; ``fail_next``,
+``rate_limit_next``, ``hold_next`` (a server that never answers) and ``lose_answer_next`` (the
+write done, the answer lost) plan faults; ``requests`` records every request.
 
 Modules: ``state`` (the data), ``shapes`` (GitHub's JSON for it), ``api`` (routing, errors,
 pagination), ``repositories``/``pulls``/``issues`` (the endpoints), ``server`` (HTTP, auth,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -41,9 +43,10 @@ class RecordedRequest:
     body: Any  # the decoded JSON body, or None
     headers: dict[str, str]
     raw_body: bytes = b""
-    status: int = 0
+    status: int = 0  # 0 when no answer was sent (a held or lost answer)
     known: bool = True  # False when no route serves it
     fault: bool = False  # answered by a planned fault
+    effect: int = 0  # for a request carried out without an answer: the status it would have had
 
     def header(self, name: str) -> str | None:
         """A request header, by case-insensitive name."""
@@ -52,13 +55,29 @@ class RecordedRequest:
 
 @dataclass
 class Fault:
-    """A planned answer for the next request matching ``method`` and the ``pattern`` regex."""
+    """A planned answer for the next request matching ``method`` and the ``pattern`` regex.
+
+    With ``silent`` no answer is sent: the server waits ``hold`` seconds (``math.inf``: until
+    it stops), then closes the connection. With ``carry_out`` the request takes effect first,
+    as on a server whose answer was lost after the write; ``then`` is called once it has.
+    """
 
     method: str
     pattern: re.Pattern[str]
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    silent: bool = False
+    hold: float = 0.0
+    carry_out: bool = False
+    then: Callable[[RecordedRequest], None] | None = None
+
+
+@dataclass
+class _Silence:
+    """No answer: hold the connection ``hold`` seconds, then close it."""
+
+    hold: float
 
 
 class FakeGitHub:
@@ -75,10 +94,12 @@ class FakeGitHub:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._log_lock = threading.Lock()
+        self._stopping = threading.Event()  # releases held requests
 
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> FakeGitHub:
+        self._stopping.clear()
         handler = type("Handler", (_Handler,), {"fake": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
@@ -89,6 +110,7 @@ class FakeGitHub:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -145,9 +167,11 @@ class FakeGitHub:
         body: Any = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        carry_out: bool = False,
     ) -> None:
         """Answer the next ``times`` requests matching ``method`` and ``path_regex`` (searched in
-        the path without ``/api/v3`` or query) with ``status``; each planned fault is used once."""
+        the path without ``/api/v3`` or query) with ``status``; each planned fault is used once.
+        With ``carry_out`` the request takes effect first (GitHub's 502 after the write)."""
         if body is None:
             message = _FAULT_MESSAGES.get(status, "Server Error")
             body = {"message": message, "documentation_url": api.DOCS, "status": str(status)}
@@ -155,8 +179,48 @@ class FakeGitHub:
         with self._log_lock:
             for _ in range(times):
                 self.faults.append(
-                    Fault(method.upper(), pattern, status, body, dict(headers or {}))
+                    Fault(
+                        method.upper(),
+                        pattern,
+                        status,
+                        body,
+                        dict(headers or {}),
+                        carry_out=carry_out,
+                    )
                 )
+
+    def hold_next(
+        self,
+        method: str,
+        path_regex: str,
+        *,
+        seconds: float = math.inf,
+        carry_out: bool = False,
+        then: Callable[[RecordedRequest], None] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Never answer the next ``times`` matching requests: hold each ``seconds`` (by default
+        until the server stops: a server that hangs), then close the connection. With
+        ``carry_out`` the request takes effect first (the answer is lost after the write), and
+        ``then`` is called once it has (to kill the client, say)."""
+        pattern = re.compile(path_regex)
+        with self._log_lock:
+            for _ in range(times):
+                self.faults.append(
+                    Fault(method.upper(), pattern, 0, None, {}, True, seconds, carry_out, then)
+                )
+
+    def lose_answer_next(
+        self,
+        method: str,
+        path_regex: str,
+        *,
+        then: Callable[[RecordedRequest], None] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Carry out the next ``times`` matching requests, then close the connection without
+        an answer (the client sees it dropped); ``then`` is called after each takes effect."""
+        self.hold_next(method, path_regex, seconds=0.0, carry_out=True, then=then, times=times)
 
     def rate_limit_next(
         self, method: str, path_regex: str, *, retry_after: int | None = 1, times: int = 1
@@ -198,7 +262,7 @@ class FakeGitHub:
                     return fault
         return None
 
-    def answer(self, record: RecordedRequest, root: str) -> Reply:
+    def answer(self, record: RecordedRequest, root: str) -> Reply | _Silence:
         """The reply to one recorded request (faults, then auth, then the route)."""
         with self._log_lock:
             self.requests.append(record)
@@ -207,7 +271,18 @@ class FakeGitHub:
         fault = self._take_fault(record.method, record.route)
         if fault is not None:
             record.fault = True
-            return Reply(fault.status, fault.body, fault.headers)
+            if fault.carry_out:
+                record.effect = self._route(record, root, found).status
+            if not fault.silent:
+                return Reply(fault.status, fault.body, fault.headers)
+            if fault.then is not None:
+                fault.then(record)
+            return _Silence(fault.hold)
+        return self._route(record, root, found)
+
+    def _route(
+        self, record: RecordedRequest, root: str, found: tuple[Any, dict[str, Any]] | None
+    ) -> Reply:
         try:
             if record.body is None and record.raw_body.strip() not in (b"", b"null"):
                 raise ApiError(400, "Problems parsing JSON")
@@ -264,6 +339,11 @@ class _Handler(BaseHTTPRequestHandler):
         )
         host = self.headers.get("Host") or f"127.0.0.1:{self.fake.port}"
         reply = self.fake.answer(record, f"http://{host}")
+        if isinstance(reply, _Silence):
+            self.fake._stopping.wait(None if math.isinf(reply.hold) else reply.hold)
+            record.status = 0
+            self.close_connection = True
+            return
         record.status = reply.status
         self._send(reply)
 

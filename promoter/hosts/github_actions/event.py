@@ -35,6 +35,8 @@ EVENT_FILE_NOT_OBJECT: Final = "the event file {path} holds JSON {kind}, not an 
 # Owners: letters, digits, hyphens (and "_" for Enterprise Managed Users' "_shortcode" logins);
 # names: letters, digits, ".", "_", "-", but never "." or ".." (path traversal in URLs).
 _REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}/(?!\.{1,2}\Z)[A-Za-z0-9._-]{1,100}")
+# A commit id: SHA-1, or SHA-256 in repositories that use it.
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 class EventName(StrEnum):
@@ -43,6 +45,7 @@ class EventName(StrEnum):
     WORKFLOW_DISPATCH = "workflow_dispatch"
     SCHEDULE = "schedule"
     ISSUE_COMMENT = "issue_comment"
+    PUSH = "push"
     OTHER = "other"
 
 
@@ -65,6 +68,16 @@ class CommentEvent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PushEvent:
+    """A ``push`` event: the ref pushed and its commits before and after (all zeros: the ref
+    was created, or deleted)."""
+
+    ref: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """What started this workflow run, from the environment and the event payload."""
 
@@ -78,6 +91,7 @@ class Event:
     run_url: str | None
     inputs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     comment: CommentEvent | None = None
+    push: PushEvent | None = None
 
 
 def load_event_payload(path: str | None) -> dict[str, Any]:
@@ -131,6 +145,7 @@ def github_event(env: Mapping[str, str], payload: Mapping[str, Any]) -> Event:
         run_url=f"{server_url}/{repository}/actions/runs/{run_id}" if run_id else None,
         inputs=_inputs(payload) if event is EventName.WORKFLOW_DISPATCH else MappingProxyType({}),
         comment=_comment(payload) if event is EventName.ISSUE_COMMENT else None,
+        push=_push(payload, ref) if event is EventName.PUSH else None,
     )
 
 
@@ -197,6 +212,29 @@ def _comment(payload: Mapping[str, Any]) -> CommentEvent:
         is_pull_request=isinstance(_lookup(payload, ("issue", "pull_request")), Mapping),
         html_url=_optional_str(payload, "comment", "html_url"),
     )
+
+
+def _push(payload: Mapping[str, Any], ref: str | None) -> PushEvent:
+    # The payload's ref is the event's own; GITHUB_REF says the same for a push.
+    pushed = _optional_str(payload, "ref") or ref
+    if pushed is None:
+        raise UsageError(MISSING_KEY.format(event=EventName.PUSH.value, key="ref"))
+    return PushEvent(
+        ref=pushed,
+        before=_sha(payload, "before"),
+        after=_sha(payload, "after") or _sha(payload, "head_commit", "id"),
+    )
+
+
+def _sha(payload: Mapping[str, Any], *keys: str) -> str | None:
+    value = _optional_str(payload, *keys)
+    if value is None:
+        return None
+    if not _SHA.fullmatch(value):
+        raise UsageError(
+            WRONG_TYPE.format(event=EventName.PUSH.value, key=".".join(keys), kind="a commit id")
+        )
+    return value
 
 
 def _inputs(payload: Mapping[str, Any]) -> Mapping[str, str]:

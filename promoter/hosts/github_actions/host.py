@@ -23,7 +23,7 @@ from promoter.hosts.github_actions import runner_io as io
 from promoter.hosts.github_actions.event import Event, EventName
 from promoter.promotion.promote import PromoteResult
 from promoter.render.escape import md_escape
-from promoter.triggers.events import CommentTrigger, Trigger, TriggerKind
+from promoter.triggers.events import CommentTrigger, PushTrigger, Trigger, TriggerKind
 from promoter.triggers.result import TriggerResult
 
 log = logging.getLogger("promoter")
@@ -32,7 +32,10 @@ KINDS: Final = {
     EventName.WORKFLOW_DISPATCH: TriggerKind.DISPATCH,
     EventName.SCHEDULE: TriggerKind.SCHEDULE,
     EventName.ISSUE_COMMENT: TriggerKind.COMMENT,
+    EventName.PUSH: TriggerKind.PUSH,
 }
+HISTORY_PLOT: Final = "promoter-history.png"
+"""Where a push job leaves the history's plot, in the workspace (for upload-artifact)."""
 LONG_OBJECTIVE: Final = "objective: longer than 200 characters"
 
 
@@ -96,9 +99,16 @@ class GitHubActions:
             "pr-url": (promotion.pr_url if promotion else None) or "",
             "model-md5": json.dumps(dict(promotion.model_md5) if promotion else {}, sort_keys=True),
             "tracks": json.dumps([_track_output(p) for p in result.promotions]),
+            "tag": "",
+            "history-plot": "",
         }
+        if result.registrations:
+            outputs.update(registration_outputs(result))
+        if result.plot is not None:
+            (workspace(self.env) / HISTORY_PLOT).write_bytes(result.plot)
+            outputs["history-plot"] = HISTORY_PLOT
         self._write_outputs(outputs)
-        body = promotion.body if promotion else None
+        body = promotion.body if promotion else result.report
         summary = body or f"**promoter: {result.decision}**: {md_escape(result.summary)}\n"
         if self.env.get("GITHUB_STEP_SUMMARY"):
             io.append_file(self.env["GITHUB_STEP_SUMMARY"], io.summary_text(summary))
@@ -135,6 +145,29 @@ def _track_output(result: PromoteResult) -> dict[str, object]:
     }
 
 
+def registration_outputs(result: TriggerResult) -> dict[str, str]:
+    """After a push: the tag of the registered track (the first, with several) and every
+    track's registration in ``tracks``."""
+    chosen = next((r for r in result.registrations if r.tag), result.registrations[0])
+    return {
+        "run-id": chosen.run_id or "",
+        "tag": chosen.tag or "",
+        "tracks": json.dumps(
+            [
+                {
+                    "track": r.name,
+                    "decision": r.decision.value,
+                    "run-id": r.run_id,
+                    "tag": r.tag,
+                    "version": r.version,
+                    "created": r.created,
+                }
+                for r in result.registrations
+            ]
+        ),
+    }
+
+
 def to_trigger(event: Event, inputs: io.ActionInputs) -> Trigger:
     """The event in neutral terms; a dispatch's own inputs (``run``, ``dry_run``,
     ``objective``) override the action's."""
@@ -167,6 +200,9 @@ def to_trigger(event: Event, inputs: io.ActionInputs) -> Trigger:
             url=comment.html_url,
         )
         if comment is not None
+        else None,
+        push=PushTrigger(ref=event.push.ref, before=event.push.before, after=event.push.after)
+        if event.push is not None
         else None,
     )
 

@@ -4,12 +4,14 @@ edge into one neutral :class:`~promoter.triggers.events.Trigger`.
 Routes (SPEC, "GitLab CI"): ``schedule`` is the nightly; ``web``, ``api``, ``pipeline`` and a
 ``trigger`` without a payload are a dispatch with ``PROMOTER_*`` variables; a ``trigger``
 whose ``TRIGGER_PAYLOAD`` holds a note event (a project webhook on Comments pointed at the
-pipeline trigger URL) is a command; anything else is ignored, with one line saying why.
+pipeline trigger URL) is a command; ``push`` is a push (after a merge into ``pr.base``: the
+registration); anything else is ignored, with one line saying why.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any, Final
 from promoter.core.runids import RULE, parse_run_id
 from promoter.errors import UsageError
 from promoter.forges.base import CommentRef
-from promoter.triggers.events import CommentTrigger, Trigger, TriggerKind
+from promoter.triggers.events import CommentTrigger, PushTrigger, Trigger, TriggerKind
 
 SOURCES: Final = {
     "schedule": TriggerKind.SCHEDULE,
@@ -26,6 +28,7 @@ SOURCES: Final = {
     "api": TriggerKind.DISPATCH,
     "pipeline": TriggerKind.DISPATCH,
     "trigger": TriggerKind.DISPATCH,
+    "push": TriggerKind.PUSH,
 }
 ACTIONS: Final = {"create": "created", "update": "edited"}
 TRUE_WORDS: Final = frozenset({"true", "yes", "1", "on"})
@@ -34,7 +37,8 @@ MAX_OBJECTIVE: Final = 200
 
 NO_SOURCE: Final = "CI_PIPELINE_SOURCE is not set: `promoter event` runs inside GitLab CI"
 OTHER_SOURCE: Final = (
-    "pipeline source {source!r} is not one promoter handles (schedule, web, api, pipeline, trigger)"
+    "pipeline source {source!r} is not one promoter handles"
+    " (schedule, web, api, pipeline, trigger, push)"
 )
 NOT_A_NOTE: Final = "the trigger's webhook payload is a {kind!r} event, not a note (a comment)"
 SYSTEM_NOTE: Final = "the note is GitLab's own (a system note), not a comment"
@@ -44,6 +48,8 @@ BAD_PAYLOAD: Final = "TRIGGER_PAYLOAD {path}: {reason}"
 BAD_NOTE: Final = "the note event has no {key}"
 BAD_BOOLEAN: Final = "PROMOTER_DRY_RUN {value!r} is not true or false"
 BAD_RUN: Final = "PROMOTER_RUN {value!r} is not a run id (" + RULE + ")"
+BAD_COMMIT: Final = "{name} {value!r} is not a commit id"
+SHA: Final = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 LONG_OBJECTIVE: Final = f"PROMOTER_OBJECTIVE is longer than {MAX_OBJECTIVE} characters"
 
 
@@ -124,6 +130,8 @@ def read_trigger(env: Mapping[str, str], given: Variables) -> Trigger:
     kind = SOURCES.get(source)
     if kind is None:
         return Trigger(kind=TriggerKind.OTHER, ignored=OTHER_SOURCE.format(source=source), **common)
+    if kind is TriggerKind.PUSH:
+        return Trigger(kind=kind, push=push_of(env), **common)
     payload = load_payload(env.get("TRIGGER_PAYLOAD")) if source == "trigger" else None
     if payload is None:
         return Trigger(kind=kind, **common)
@@ -133,6 +141,28 @@ def read_trigger(env: Mapping[str, str], given: Variables) -> Trigger:
         return Trigger(kind=TriggerKind.OTHER, ignored=NOT_A_NOTE.format(kind=event), **common)
     comment, ignored = note_comment(payload, env.get("CI_PROJECT_ID", "").strip())
     return Trigger(kind=TriggerKind.COMMENT, comment=comment, ignored=ignored, **common)
+
+
+def push_of(env: Mapping[str, str]) -> PushTrigger:
+    """A push pipeline's ref and commits: ``CI_COMMIT_TAG`` or ``CI_COMMIT_BRANCH``,
+    ``CI_COMMIT_BEFORE_SHA`` (all zeros for a new branch) and ``CI_COMMIT_SHA``."""
+    tag = env.get("CI_COMMIT_TAG", "").strip()
+    branch = env.get("CI_COMMIT_BRANCH", "").strip()
+    ref = f"refs/tags/{tag}" if tag else f"refs/heads/{branch}" if branch else ""
+    return PushTrigger(
+        ref=ref,
+        before=_commit(env, "CI_COMMIT_BEFORE_SHA"),
+        after=_commit(env, "CI_COMMIT_SHA"),
+    )
+
+
+def _commit(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return None
+    if not SHA.fullmatch(value):
+        raise UsageError(BAD_COMMIT.format(name=name, value=value[:60]))
+    return value
 
 
 def note_comment(

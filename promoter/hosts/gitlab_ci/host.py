@@ -29,6 +29,8 @@ log = logging.getLogger("promoter")
 DEFAULT_DOTENV: Final = "promoter.env"
 SECTION: Final = "promoter"
 BODY_SECTION: Final = "promoter_body"
+HISTORY_PLOT: Final = "promoter-history.png"
+"""Where a push job leaves the history's plot, in the checkout (for ``artifacts: paths``)."""
 WARNING, RESET = "\x1b[33;1m", "\x1b[0m"
 
 
@@ -69,19 +71,28 @@ class GitLabCi:
         """The dotenv report, the MR body in a collapsed section, one line of result."""
         self._end_section()
         promotion = result.promotion
-        self._write_dotenv(
-            {
-                "PROMOTER_DECISION": result.decision,
-                "PROMOTER_RUN_ID": (promotion.run_id if promotion else None) or "",
-                "PROMOTER_MR_IID": str((promotion.pr_number if promotion else None) or ""),
-                "PROMOTER_MR_URL": (promotion.pr_url if promotion else None) or "",
-                "PROMOTER_MODEL_MD5": _json(dict(promotion.model_md5) if promotion else {}),
-                "PROMOTER_TRACKS": _json([_track(p) for p in result.promotions]),
-            }
-        )
+        values = {
+            "PROMOTER_DECISION": result.decision,
+            "PROMOTER_RUN_ID": (promotion.run_id if promotion else None) or "",
+            "PROMOTER_MR_IID": str((promotion.pr_number if promotion else None) or ""),
+            "PROMOTER_MR_URL": (promotion.pr_url if promotion else None) or "",
+            "PROMOTER_MODEL_MD5": _json(dict(promotion.model_md5) if promotion else {}),
+            "PROMOTER_TRACKS": _json([_track(p) for p in result.promotions]),
+            "PROMOTER_TAG": "",
+            "PROMOTER_HISTORY_PLOT": "",
+        }
+        if result.registrations:
+            values |= _registration(result)
+        if result.plot is not None:
+            (project_dir(self.env) / HISTORY_PLOT).write_bytes(result.plot)
+            values["PROMOTER_HISTORY_PLOT"] = HISTORY_PLOT
+        self._write_dotenv(values)
         if promotion is not None and promotion.body:
             header = "merge request description"
             self._write(job_io.section(BODY_SECTION, header, promotion.body, self._now()))
+        elif result.report:
+            header = "registrations and history"
+            self._write(job_io.section(BODY_SECTION, header, result.report, self._now()))
         line = f"promoter: {result.decision}: {job_io.one_line(result.summary)}"
         # A refusal or conflict waits for someone: yellow, so that it is seen (the job fails).
         self._write(f"{WARNING}{line}{RESET}\n" if needs_a_human(result) else line + "\n")
@@ -122,6 +133,28 @@ def _track(result: PromoteResult) -> dict[str, object]:
         "run_id": result.run_id,
         "mr_iid": result.pr_number,
         "mr_url": result.pr_url,
+    }
+
+
+def _registration(result: TriggerResult) -> dict[str, str]:
+    """After a push: the tag of the registered track (the first, with several) and every
+    track's registration in ``PROMOTER_TRACKS``."""
+    chosen = next((r for r in result.registrations if r.tag), result.registrations[0])
+    tracks = [
+        {
+            "track": r.name,
+            "decision": r.decision.value,
+            "run_id": r.run_id,
+            "tag": r.tag,
+            "version": r.version,
+            "created": r.created,
+        }
+        for r in result.registrations
+    ]
+    return {
+        "PROMOTER_RUN_ID": chosen.run_id or "",
+        "PROMOTER_TAG": chosen.tag or "",
+        "PROMOTER_TRACKS": _json(tracks),
     }
 
 

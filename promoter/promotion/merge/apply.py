@@ -77,8 +77,14 @@ def target_states(
                 exists=False, git=GitState.IGNORED if ignored else GitState.ABSENT
             )
             continue
+        except NotADirectoryError:  # a parent is a file
+            states[copy.project_path] = TargetState(exists=True, not_a_file=True)
+            continue
         if stat.S_ISLNK(info.st_mode):
             states[copy.project_path] = TargetState(exists=True, symlink=True)
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            states[copy.project_path] = TargetState(exists=True, not_a_file=True)
             continue
         if git_codes is None:
             state = GitState.UNTRACKED

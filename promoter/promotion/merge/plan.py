@@ -22,6 +22,13 @@ from promoter.core.models import FlagValue, RunFile, RunFiles
 from promoter.promotion.merge.protected import Protection, allowed, protection
 
 PROTECTED: Final = "{reason}: a run may not change it (merge.allow lists paths it may)"
+NAME_MAX: Final = 255
+"""The longest file name, in bytes, the usual file systems take."""
+PATH_MAX: Final = 1024
+"""The longest path, in bytes, every checkout can write (macOS's limit; Linux's is 4096)."""
+NAME_TOO_LONG: Final = f"a name in the path is longer than {NAME_MAX} bytes"
+PATH_TOO_LONG: Final = f"the path is longer than {PATH_MAX} bytes"
+NOT_A_FILE: Final = "the project has a directory there, or a file where the path needs a directory"
 
 
 class FileKind(StrEnum):
@@ -98,6 +105,8 @@ class TargetState:
     git: GitState = GitState.ABSENT
     identical: bool = False
     symlink: bool = False
+    not_a_file: bool = False
+    """A directory, or a path under a file: no file can be written there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +178,10 @@ def _add(
     if project_path is None:
         out.refusals.append(Refusal(target or f.run_path, "target path is outside the project"))
         return
+    too_long = _too_long(project_path)
+    if too_long:
+        out.refusals.append(Refusal(project_path, too_long))
+        return
     pattern = _excluded(project_path, run_path, config.exclude)
     if pattern:
         out.skips.append(Skip(f.run_path, f"excluded by merge.exclude {pattern!r}", project_path))
@@ -197,6 +210,26 @@ def _guard(
     return True, None if allowed(project_path, allow) else guard.reason
 
 
+def _too_long(path: str) -> str | None:
+    """Why no checkout could hold ``path`` (the write would fail half-way), or ``None``."""
+    if len(path.encode("utf-8", "surrogateescape")) > PATH_MAX:
+        return PATH_TOO_LONG
+    if any(len(part.encode("utf-8", "surrogateescape")) > NAME_MAX for part in path.split("/")):
+        return NAME_TOO_LONG
+    return None
+
+
+def _no_such_file(generated: Sequence[RunFile], shown: int = 20) -> str:
+    """Why an artifact's ``from`` matched nothing, with the files the run does have."""
+    names = [f.run_path for f in generated]
+    if not names:
+        return "the run has no such generated file (it has none)"
+    listed = ", ".join(names[:shown]) + (
+        f" and {len(names) - shown} more" if len(names) > shown else ""
+    )
+    return f"the run has no such generated file; it has: {listed}"
+
+
 def _excluded(project_path: str, run_path: str, patterns: Sequence[str]) -> str | None:
     for pattern in patterns:
         if fnmatch.fnmatchcase(project_path, pattern) or fnmatch.fnmatchcase(run_path, pattern):
@@ -215,7 +248,7 @@ def _map_artifacts(out: _Mapping, generated: Sequence[RunFile], config: MergeCon
             f for f in generated if f.run_path == source or f.run_path.startswith(source + "/")
         ]
         if not matched:
-            out.refusals.append(Refusal(artifact.from_, "the run has no such generated file"))
+            out.refusals.append(Refusal(artifact.from_, _no_such_file(generated)))
             continue
         for f in matched:
             rest = f.run_path[len(source) :].lstrip("/")
@@ -291,6 +324,8 @@ def check_targets(
         state = states.get(copy.project_path, TargetState(exists=False))
         if state.symlink:
             refusals.append(Refusal(copy.project_path, "the target is a symlink"))
+        elif state.not_a_file:
+            refusals.append(Refusal(copy.project_path, NOT_A_FILE))
         elif state.exists and state.identical:
             skips.append(Skip(copy.run_path or copy.project_path, "identical", copy.project_path))
         elif copy.protected is not None:

@@ -9,6 +9,7 @@ own lookup, ignore case) and at any depth where git reads them.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -47,11 +48,30 @@ _TOOL_DIRS: Final = frozenset({".dvc", ".guild", ".promoter"})
 _GIT_ALIASES: Final = frozenset({".git", "git~1"})
 
 
+# git's own short names of these files on NTFS (path.c, is_ntfs_dotgitmodules and friends).
+_SHORT_NAMES: Final = (
+    (re.compile(r"gitmod~[1-4]|gi7eba~[1-9]"), ".gitmodules"),
+    (re.compile(r"gitatt~[1-4]|gi7d29~[1-9]"), ".gitattributes"),
+    (re.compile(r"gitign~[1-4]|gi250a~[1-9]"), ".gitignore"),
+)
+# Code points HFS+ ignores in names (git's utf8.c): ".g\u200cit" is ".git" on a Mac.
+_HFS_IGNORED: Final = re.compile("[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]")
+
+
+def as_read(part: str) -> str:
+    """A path component as the file systems git protects read it: case folded (through upper
+    case, so dotless i and long s read as ``i`` and ``s``), without the code points HFS+ ignores,
+    cut at an NTFS stream (``.git::$INDEX_ALLOCATION``) and before trailing dots and spaces
+    (``.git.``), with git's NTFS short names spelled out."""
+    name = _HFS_IGNORED.sub("", part).upper().casefold().split(":", 1)[0].rstrip(". ")
+    return next((long for short, long in _SHORT_NAMES if short.fullmatch(name)), name)
+
+
 def protection(path: str) -> Protected | None:
     """Why a run may not write ``path`` (a normalised relative POSIX path), or ``None``."""
-    parts = [part.casefold() for part in path.split("/")]
+    parts = [as_read(part) for part in path.split("/")]
     for part in parts:
-        if part.rstrip(". ") in _GIT_ALIASES:
+        if part in _GIT_ALIASES:
             return Protected(Protection.GIT_INTERNAL, "a path inside .git, which git refuses")
     tool = next((part for part in parts[:-1] if part in _TOOL_DIRS), None)
     if tool is not None:

@@ -170,11 +170,14 @@ def _git_view(
     A DVC output's own path is git-ignored by design (dvc adds it to .gitignore): a new one
     counts as ignored when its ``.dvc`` file would be, which is what makes ``dvc add`` fail.
     """
-    git = Git(project)
     try:
-        prefix = path_prefix(git.toplevel(), project)
+        top = Git(project).toplevel()
     except PromoterError:
         return None, set()
+    # From the top: pathspecs are read from git's working directory, and status names paths
+    # from the top, so a project in a subdirectory would otherwise ask about sub/sub/...
+    git = Git(top)
+    prefix = path_prefix(top, project)
     paths = [c.project_path for c in plan.copies]
     if not paths:
         return {}, set()

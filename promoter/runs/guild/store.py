@@ -23,6 +23,7 @@ from promoter.errors import PromoterError, UsageError
 from promoter.runs.base import Progress, RunListing, RunStore, SkippedRun
 from promoter.runs.forked import chunk_count, map_chunks
 from promoter.runs.guild import runcache
+from promoter.runs.guild.recorded import ci_job_url, recorded_user
 from promoter.runs.guild.rundir import (
     AttrReader,
     CorruptRun,
@@ -138,14 +139,16 @@ class GuildRunStore:
         try:
             platform = attrs.any("platform")
             seed = attrs.integer("random_seed")
+            env = attrs.mapping("env")
             return Provenance(
                 host=attrs.text("host"),
-                user=attrs.text("user"),
+                user=recorded_user(attrs.text("user"), env),
                 sourcecode_digest=attrs.text("sourcecode_digest"),
                 random_seed=seed,
                 command=tuple(str(a) for a in attrs.sequence("cmd")),
                 python=python_version(platform),
                 packages=tuple(str(p) for p in attrs.sequence("pip_freeze")),
+                ci_job_url=ci_job_url(env),
             )
         except CorruptRun as e:
             raise PromoterError(f"run {run.id}: {e}") from e
