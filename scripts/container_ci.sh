@@ -14,7 +14,8 @@
 #      (docker://127.0.0.1:PORT/...), on schedule, workflow_dispatch and issue_comment
 #      events against the fake GitHub; the hosted-runner example workflow reading its runs from
 #      a Guild remote on S3 and pushing the model to S3 (scripts/container_hosted.py); then
-#      GitHub's docker run layout on a checkout owned by uid 1001 (scripts/container_e2e.py);
+#      GitHub's docker run layout on a checkout owned by uid 1001; last, the PR merged and
+#      examples/github/register.yml on the push: the registration tag (scripts/container_e2e.py);
 #   9. gitlab: gitlab-ci-local runs examples/gitlab/.gitlab-ci.yml with the image against the
 #      fake GitLab for schedule, web and a note trigger (scripts/container_gitlab.py).
 # Idempotent; everything it keeps lives in ${XDG_CACHE_HOME:-$HOME/.cache}/promoter-ci/

@@ -519,6 +519,47 @@ def hosted(world: World, exe: str) -> dict[str, object]:
         raise Failed(f"hosted runner: {e}") from e
 
 
+def register_on_push(world: World, exe: str) -> dict[str, object]:
+    """PR #1 merged as GitHub's button does, then examples/github/register.yml under act on
+    the push to main: the champion is tagged ``train@v0.1.0`` on the merge commit, in the
+    bare remote, and the history is in the summary and the plot output."""
+    from container_hosted import from_example
+
+    from tests.fakegithub.state import now
+    from tests.merging import merge_pull
+
+    before = git(world.bare, "rev-parse", "main").strip()
+    merged = merge_pull(world.bare, world.work / "merger", "promote/train", 1)
+    (issue,) = world.pulls()
+    issue.state, issue.closed_at = "closed", now()
+    issue.pull.merged = True
+    checkout = world.work / "register-checkout"  # what actions/checkout leaves: the merge
+    git(world.work, "clone", "-q", str(world.bare), str(checkout))
+    example = (ROOT / "examples" / "github" / "register.yml").read_text()
+    workflow = world.work / "register.yml"
+    workflow.write_text(
+        from_example(example, MARKER, ("decision", "run-id", "tag", "history-plot"))
+    )
+    payload = {
+        "ref": "refs/heads/main",
+        "before": before,
+        "after": merged,
+        "head_commit": {"id": merged},
+        "repository": {"full_name": REPO, "default_branch": "main"},
+        "sender": {"login": "octocat", "type": "User"},
+    }
+    outputs, summary, seconds = run_act(
+        exe, world.work, checkout, workflow, REPO, world.api_url, "push", payload, (world.bare,)
+    )
+    check(outputs.get("decision") == "registered", f"push: decision {outputs.get('decision')!r}")
+    check(outputs.get("tag") == "train@v0.1.0", f"push: tag {outputs.get('tag')!r}")
+    check(outputs.get("history-plot") == "promoter-history.png", "push: no history plot")
+    tagged = git(world.bare, "rev-parse", "--verify", "-q", "train@v0.1.0^{commit}").strip()
+    check(tagged == merged, f"train@v0.1.0 is on {tagged[:12]}, not the merge {merged[:12]}")
+    check("| `train@v0.1.0` |" in summary, f"the summary has no history: {summary[:200]!r}")
+    return {"act_push_register_s": round(seconds, 1), "tag": outputs["tag"]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--act", required=True, help="the act executable")
@@ -618,6 +659,13 @@ def main() -> int:
             f"  hosted runner (examples/github/promote-hosted.yml), schedule: promoted from "
             f"the S3 remote in {results['act_hosted_schedule_s']}s, "
             f"{results['hosted_objects_read']} objects read, no other run's model"
+        )
+        # 7. The promotion merged: the push registers the champion (examples/github/register.yml).
+        registered = register_on_push(world, args.act)
+        results["act_push_register_s"] = registered["act_push_register_s"]
+        print(
+            f"  push after the merge (examples/github/register.yml): registered "
+            f"{registered['tag']} on the merge commit in {registered['act_push_register_s']}s"
         )
         if args.compare:
             results["compare"] = compare(world, [args.image, *args.compare], args.repeat)

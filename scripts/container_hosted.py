@@ -32,29 +32,40 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "github" / "promote-hosted.yml"
 REPO = "acme/churn-hosted"
 RUNS_BUCKET, RUNS_ROOT, MODELS_BUCKET = "team-guild-runs", "guild", "team-models"
-OIDC_STEP = "aws-actions/configure-aws-credentials"
+# Steps that talk to AWS or GitHub's artifact service themselves: nothing here answers them.
+OFFLINE_ONLY = ("aws-actions/configure-aws-credentials", "actions/upload-artifact")
+PROMOTE_OUTPUTS = ("decision", "run-id", "pr-number", "pr-url", "model-md5")
 SECRETS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
-def hosted_workflow(example: str, marker: str) -> str:
-    """The example workflow with the image under test and keys from secrets; a last step
-    echoes the action's outputs for the caller to read."""
+def from_example(
+    example: str, marker: str, outputs: tuple[str, ...], env: dict[str, str] | None = None
+) -> str:
+    """An example workflow run here: its promoter step says ``uses: ./`` (the action.yml at
+    the repository's root), with ``env``; steps that need GitHub or AWS themselves (OIDC,
+    artifact upload) are left out; the last step echoes ``outputs`` after ``marker``."""
     # YAML 1.1 reads the key `on` as true: put it back.
     loaded: dict[Any, Any] = yaml.safe_load(example)
     workflow: dict[str, Any] = {("on" if k is True else k): v for k, v in loaded.items()}
-    job = workflow["jobs"]["promote"]
-    steps = [s for s in job["steps"] if not str(s.get("uses", "")).startswith(OIDC_STEP)]
+    (job,) = workflow["jobs"].values()
+    steps = [s for s in job["steps"] if not str(s.get("uses", "")).startswith(OFFLINE_ONLY)]
     promoter = next(s for s in steps if s.get("id") == "promoter")
     promoter["uses"] = "./"
-    promoter["env"] = {name: f"${{{{ secrets.{name} }}}}" for name in SECRETS} | {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    outputs = ("decision", "run-id", "pr-number", "pr-url", "model-md5")
+    if env:
+        promoter["env"] = env
     echo = [f"echo '{marker} {name}=${{{{ steps.promoter.outputs.{name} }}}}'" for name in outputs]
     steps[-1] = {"name": "outputs", "if": "always()", "run": "\n".join(echo) + "\n"}
     job["steps"] = steps
     return yaml.safe_dump(workflow, sort_keys=False)
+
+
+def hosted_workflow(example: str, marker: str) -> str:
+    """The hosted-runner example with the AWS keys from secrets."""
+    env = {name: f"${{{{ secrets.{name} }}}}" for name in SECRETS} | {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    return from_example(example, marker, PROMOTE_OUTPUTS, env)
 
 
 def hosted_config(endpoint: str) -> str:

@@ -151,6 +151,10 @@ class MemoryForge:
         self.calls.append(f"comment {number}")
         self.comments.append(MemoryComment(number, 1000 + len(self.comments), body))
 
+    def has_comment(self, number: int, body: str) -> bool:
+        self.calls.append(f"has_comment {number}")
+        return any(c.body == body for c in self.comments[-30:] if c.number == number)
+
     def reply(self, ref: CommentRef, body: str) -> None:
         where = "" if ref.on_pull_request else " (issue)"
         self.calls.append(f"comment {ref.number}{where}")

@@ -189,6 +189,17 @@ def test_a_closed_pr_is_listed_as_closed_only(subject: Subject) -> None:
     assert [(p.number, p.state) for p in closed] == [(pull.number, PullState.CLOSED)]
 
 
+def test_a_comment_is_found_among_the_latest_once_posted(subject: Subject) -> None:
+    forge = subject.forge
+    pull = forge.create(draft())
+    said = "Refused: the branch holds commits promoter did not make."
+    assert not forge.has_comment(pull.number, said)
+    forge.comment(pull.number, said)
+    forge.comment(pull.number, "Another comment.")
+    assert forge.has_comment(pull.number, said)
+    assert not forge.has_comment(pull.number, said + " Changed.")
+
+
 def test_reactions_land_on_the_comment(subject: Subject) -> None:
     forge = subject.forge
     pull = forge.create(draft())

@@ -213,6 +213,11 @@ def test_update_branch_does_not_block_but_a_person_s_commit_does(tmp_path) -> No
     on_pr = f"comment `/promote recreate` on pull request #{updated.pr_number}"
     assert on_pr in refused.summary
     assert forge.comments[-1].body == refused.summary
+    # The next nightly meets the same refusal: it is not said on the PR again.
+    said = len(forge.comments)
+    again = promote(repo.settings, store, forge, PromoteRequest())
+    assert (again.decision, again.summary) == (Outcome.REFUSED, refused.summary)
+    assert len(forge.comments) == said
     recreated = promote(repo.settings, store, forge, PromoteRequest(recreate=True))
     assert recreated.decision is Outcome.UPDATED and recreated.run_id == best.id
     assert "tweak.txt" not in git(repo.bare, "ls-tree", "--name-only", "promote/train")

@@ -134,6 +134,11 @@ class Forge(Protocol):
         """Answer a comment in its own conversation: the PR's, or the plain issue's."""
         ...
 
+    def has_comment(self, number: int, body: str) -> bool:
+        """Whether one of the latest comments on PR ``number`` (the newest 30 or so) is
+        ``body``, posted by this forge's user where the forge says who posted."""
+        ...
+
     def close(self, number: int) -> None:
         """Close a PR without merging it."""
         ...

@@ -167,7 +167,7 @@ class GitHubForge:
             except PromoterError as e:
                 if attempt == self.settings.retries or not _maybe_done(e):
                     raise
-            if self._holds(number, body):
+            if self.has_comment(number, body):
                 log.info("the comment on #%d was posted; its answer was lost", number)
                 return
             time.sleep(min(self.settings.longest_wait, 0.5 * 2**attempt))
@@ -255,8 +255,8 @@ class GitHubForge:
         if users or teams:
             self._call(lambda: pull.create_review_request(reviewers=users, team_reviewers=teams))
 
-    def _holds(self, number: int, body: str) -> bool:
-        """Whether one of the latest comments on ``number`` says ``body``."""
+    def has_comment(self, number: int, body: str) -> bool:
+        """Whether one of the latest 30 comments on ``number`` says ``body``."""
 
         def latest() -> list[str]:
             newest_first = self.repo.get_issue(number).get_comments().reversed

@@ -158,6 +158,12 @@ class GitLabForge:
         """A note on merge request ``number``."""
         self._note(self._project.mergerequests.get(number, lazy=True), f"!{number}", body)
 
+    def has_comment(self, number: int, body: str) -> bool:
+        """Whether one of the newest notes on merge request ``number`` is the token user's
+        ``body``."""
+        notes = self._project.mergerequests.get(number, lazy=True).notes
+        return self._said(notes, body, f"!{number}")
+
     def reply(self, ref: CommentRef, body: str) -> None:
         """A note in the conversation of ``ref``: its merge request's, or its issue's."""
         if ref.on_pull_request:
@@ -304,12 +310,19 @@ class GitLabForge:
         (among the newest) is the first attempt's."""
 
         def recover() -> bool | None:
-            newest = issuable.notes.list(order_by="created_at", sort="desc", get_all=False)
-            me = self._token_user()
-            mine = (n.asdict() for n in newest)
-            return True if any(_note_by(n, me, body) for n in mine) else None
+            return True if self._said(issuable.notes, body, shown) else None
 
         self._call(lambda: issuable.notes.create({"body": body}), f"note on {shown}", recover)
+
+    def _said(self, notes: Any, body: str, shown: str) -> bool:
+        """Whether the token's user wrote ``body`` among the newest notes of ``notes``."""
+
+        def newest() -> list[dict[str, Any]]:
+            found = notes.list(order_by="created_at", sort="desc", get_all=False)
+            return [n.asdict() for n in found]
+
+        me = self._token_user()
+        return any(_note_by(n, me, body) for n in self._call(newest, f"list the notes on {shown}"))
 
     def _call(
         self, action: Callable[[], T], what: str, recover: Callable[[], T | None] | None = None

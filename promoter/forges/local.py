@@ -62,6 +62,10 @@ class LocalForge:
         data["comments"].append({"body": body, "created": _now()})
         self._write_json(number, data)
 
+    def has_comment(self, number: int, body: str) -> bool:
+        """Whether one of the PR file's latest 30 comments is ``body``."""
+        return any(c["body"] == body for c in self._load(number)["comments"][-30:])
+
     def reply(self, ref: CommentRef, body: str) -> None:
         """A comment on the PR file (a local forge has no issues)."""
         self.comment(ref.number, body)

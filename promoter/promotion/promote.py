@@ -182,7 +182,8 @@ def _promote(
     if decided.action is Action.DECLINED:
         return PromoteResult(Outcome.DECLINED, decided.message, winner.id, facts.branch)
     if decided.action is Action.REFUSE:
-        if decided.pr is not None:
+        # Said once: the nightly meets the same refusal every night until someone acts.
+        if decided.pr is not None and not forge.has_comment(decided.pr.number, decided.message):
             forge.comment(decided.pr.number, decided.message)
         return PromoteResult(Outcome.REFUSED, decided.message, winner.id, facts.branch)
     job = _Job(settings, store, forge, request, repo)
