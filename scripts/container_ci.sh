@@ -17,7 +17,8 @@
 #      GitHub's docker run layout on a checkout owned by uid 1001; last, the PR merged and
 #      examples/github/register.yml on the push: the registration tag (scripts/container_e2e.py);
 #   9. gitlab: gitlab-ci-local runs examples/gitlab/.gitlab-ci.yml with the image against the
-#      fake GitLab for schedule, web and a note trigger (scripts/container_gitlab.py).
+#      fake GitLab for schedule, web, a note trigger and the push after the merge
+#      (scripts/container_gitlab.py).
 # Idempotent; everything it keeps lives in ${XDG_CACHE_HOME:-$HOME/.cache}/promoter-ci/
 # (delete that folder to start cold). Without a container engine it says why and exits 0.
 #

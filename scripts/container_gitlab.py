@@ -4,7 +4,7 @@ examples/gitlab/.gitlab-ci.yml against the fake GitLab on this host.
 Makes a demo project (the test Guild project, real Guild runs, a local DVC remote, its git
 ``origin`` on the fake GitLab over HTTP, so that gitlab-ci-local derives ``CI_SERVER_URL``,
 ``CI_PROJECT_PATH`` and the rest from it as a runner would), commits the example pipeline as
-its ``.gitlab-ci.yml``, then runs four pipelines, each with the image's jobs in containers:
+its ``.gitlab-ci.yml``, then runs five pipelines, each with the image's jobs in containers:
 
 1. ``schedule`` (the nightly): a merge request is opened; the ``report`` job reads the
    dotenv report;
@@ -12,7 +12,9 @@ its ``.gitlab-ci.yml``, then runs four pipelines, each with the image's jobs in 
 3. ``trigger`` with a ``/promote`` note in ``TRIGGER_PAYLOAD`` (a file variable), after a
    better run: 👀 then 🚀 on the note, a reply, the merge request updated in place;
 4. ``schedule`` again, with the CI/CD component (templates/promoter/template.yml) included
-   at the project's commit instead of the example: nothing new, nothing changed.
+   at the project's commit instead of the example: nothing new, nothing changed;
+5. ``push`` to ``main`` after the merge request is merged: the ``register`` job tags the
+   merge commit ``train@v0.1.0`` (``PROMOTER_TAG``) and keeps the history's plot.
 
 The token is a project variable from a variables file and must not appear in any log.
 
@@ -42,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakegitlab import DEFAULT_TOKEN, DEFAULT_USER, DEVELOPER, FakeGitLab  # noqa: E402
 from tests.guildrun import guild_run  # noqa: E402
+from tests.merging import merge_pull  # noqa: E402
 from tests.promotion import make_promotion_repo  # noqa: E402
 from tests.repos import commit_all, git  # noqa: E402
 
@@ -317,6 +320,25 @@ def scenarios(world: World) -> dict[str, float]:
     check(len(world.promotions()) == 1, "the component opened another merge request")
     results["component_schedule_s"] = round(seconds, 1)
     print(f"  component, schedule: unchanged (nothing new) in {seconds:.1f}s")
+
+    # 5. The MR merged: the push pipeline on main registers the champion (the register job).
+    git(world.project, "checkout", "-q", "--", ".gitlab-ci.yml")
+    before = git(world.bare, "rev-parse", "main").strip()
+    merged = merge_pull(world.bare, world.work / "merger", "promote/train", mr.iid)
+    mr.state = "merged"
+    git(world.project, "fetch", "-q", str(world.bare), "+refs/heads/*:refs/remotes/origin/*")
+    git(world.project, "reset", "-q", "--hard", merged)  # the runner checks out the push
+    push = {"CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main", "CI_COMMIT_SHA": merged}
+    report, output, seconds = world.pipeline("push", push | {"CI_COMMIT_BEFORE_SHA": before})
+    expect_report(report, "registered", better)
+    check(report.get("PROMOTER_TAG") == "train@v0.1.0", f"tag {report.get('PROMOTER_TAG')!r}")
+    tagged = git(world.bare, "rev-parse", "--verify", "-q", "train@v0.1.0^{commit}").strip()
+    check(tagged == merged, f"train@v0.1.0 is on {tagged[:12]}, not the merge {merged[:12]}")
+    check("tag train@v0.1.0" in output, "the report job did not read the tag")
+    plots = list((world.project / ".gitlab-ci-local" / "artifacts").rglob("promoter-history.png"))
+    check(plots, "no promoter-history.png artifact")
+    results["push_register_s"] = round(seconds, 1)
+    print(f"  push to main after the merge: registered train@v0.1.0 in {seconds:.1f}s")
     check(not world.server.unknown_requests, f"unknown: {world.server.unknown_requests}")
     check(not world.server.errors, f"the fake failed: {world.server.errors!r}")
     return results
@@ -358,7 +380,7 @@ def main() -> int:
     results["total_s"] = round(time.monotonic() - started, 1)
     if args.results:
         args.results.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"  gitlab-ci-local: 4 pipelines passed in {results['total_s']}s")
+    print(f"  gitlab-ci-local: 5 pipelines passed in {results['total_s']}s")
     return 0
 
 
