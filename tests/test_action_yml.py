@@ -54,7 +54,7 @@ def test_outputs_are_the_ones_the_action_writes(tmp_path):
     import io
 
     from promoter.hosts.github_actions.host import GitHubActions
-    from promoter.promotion.promote import Outcome, PromoteResult
+    from promoter.promotion.outcome import Outcome, PromoteResult
     from promoter.triggers.result import TriggerResult
     from tests.promotion import read_output_file
 

@@ -460,6 +460,18 @@ def test_the_merge_push_pipeline_registers_the_champion_once(guild_world, job):
     assert again["decision"] == "registered"
 
 
+def test_pushes_that_register_nothing_need_no_token_and_make_no_call(job):
+    sha = git(job.bare, "rev-parse", "main").strip()
+    for ci in (
+        _push_ci("feature", sha, sha),
+        _push_ci("", ZERO_SHA, sha, tag="v1.0"),
+        _push_ci("main", sha, ZERO_SHA),
+    ):
+        code, out = job.fire("push", ci=ci, token="")
+        assert (code, out["PROMOTER_DECISION"], out["PROMOTER_TAG"]) == (0, "ignored", "")
+    assert job.server.requests == []
+
+
 def test_a_push_variable_that_is_no_commit_fails_in_one_line(job):
     code, out = job.fire("push", ci=_push_ci("main", "HEAD~1; rm -rf /", "a" * 40), token="")
     assert (code, out["PROMOTER_DECISION"]) == (2, "failed")

@@ -21,7 +21,8 @@ from promoter.config import MergeConfig
 from promoter.core.models import Run, RunFile, RunFiles
 from promoter.promotion.merge.apply import MergeRefused
 from promoter.promotion.merge.plan import check_targets, plan_merge
-from promoter.promotion.promote import Outcome, PromoteRequest, promote
+from promoter.promotion.outcome import Outcome
+from promoter.promotion.promote import PromoteRequest, promote
 from promoter.settings import resolve_settings
 from promoter.tools.git import Git
 from promoter.tools.worktree import worktrees_root

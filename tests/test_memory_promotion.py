@@ -10,7 +10,8 @@ import yaml
 from promoter.candidates import select_best
 from promoter.core.selection import Decision
 from promoter.forges.markers import find_promotion, marked_run
-from promoter.promotion.promote import Outcome, PromoteRequest, promote
+from promoter.promotion.outcome import Outcome
+from promoter.promotion.promote import PromoteRequest, promote
 from promoter.settings import resolve_settings
 from tests.memory import (
     MEMORY_CONFIG,

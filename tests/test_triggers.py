@@ -201,3 +201,30 @@ def test_replies_keep_hostile_text_inert(settings, store, value) -> None:  # typ
         page = Page(to_html(reply.body))
         assert_gitlab_inert(reply.body, page)
         assert "@user" not in page.prose and "@org/team" not in page.prose
+
+
+def test_what_the_event_and_config_alone_ignore_is_decided_early(settings) -> None:  # type: ignore[no-untyped-def]
+    from promoter.triggers.early import ignored_early
+    from promoter.triggers.events import IGNORED_ACTION, PushTrigger
+    from promoter.triggers.push import OTHER_BRANCH
+
+    sha = "a" * 40
+    edit = comment("/promote", action="edited")
+    assert ignored_early(edit, settings) == IGNORED_ACTION.format(action="edited")
+    other = Trigger(
+        kind=TriggerKind.PUSH,
+        event="push",
+        push=PushTrigger(ref="refs/heads/x", before=sha, after=sha),
+    )
+    assert ignored_early(other, settings) == OTHER_BRANCH.format(branch="x", bases="main")
+    to_base = Trigger(
+        kind=TriggerKind.PUSH,
+        event="push",
+        push=PushTrigger(ref="refs/heads/main", before=sha, after=sha),
+    )
+    assert ignored_early(to_base, settings) is None
+    assert ignored_early(comment("/promote"), settings) is None
+    nightly = Trigger(kind=TriggerKind.SCHEDULE, event="schedule")
+    assert ignored_early(nightly, settings) is None
+    said = Trigger(kind=TriggerKind.OTHER, event="chat", ignored="not ours")
+    assert ignored_early(said, settings) == "not ours"

@@ -15,8 +15,9 @@ from promoter.forges.base import PullRequestDraft, PullState
 from promoter.forges.markers import find_promotion
 from promoter.promotion.merge.apply import MergeRefused
 from promoter.promotion.merge.plan import PROTECTED
+from promoter.promotion.outcome import Outcome
 from promoter.promotion.planner import FOREIGN_PR
-from promoter.promotion.promote import Outcome, PromoteRequest, promote
+from promoter.promotion.promote import PromoteRequest, promote
 from promoter.settings import Settings, resolve_settings
 from promoter.tools.git import Git
 from promoter.tools.owners import process_identity

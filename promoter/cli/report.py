@@ -13,7 +13,7 @@ from promoter.core.selection import Selection, Verdict
 from promoter.runs.base import RunListing
 
 if TYPE_CHECKING:
-    from promoter.promotion.promote import PromoteResult
+    from promoter.promotion.outcome import PromoteResult
 
 JsonNumber = float | str | None
 

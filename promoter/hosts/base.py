@@ -71,14 +71,16 @@ def run_event(host: CiHost) -> int:
     from promoter.forges.registry import make_forge
     from promoter.runs.registry import open_store
     from promoter.triggers.context import TriggerContext
+    from promoter.triggers.early import ignored_early
     from promoter.triggers.router import route
 
     host.begin()
     try:
         context = host.read()
         log.info("%s: event %s", host.name, context.trigger.event)
-        if context.trigger.ignored is not None:
-            result = TriggerResult(BotOutcome.IGNORED, context.trigger.ignored)
+        ignored = ignored_early(context.trigger, context.settings)
+        if ignored is not None:
+            result = TriggerResult(BotOutcome.IGNORED, ignored)
         else:
             forge = make_forge(context.forge)
             store = open_store(context.settings)

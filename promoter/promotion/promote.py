@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from pathlib import Path
 
 from promoter.candidates import select_best
@@ -21,6 +20,7 @@ from promoter.errors import PromoterError, UsageError
 from promoter.forges.base import Forge, PullRequest, PullRequestDraft, PullState
 from promoter.forges.markers import marked_run
 from promoter.promotion.naming import branch_name, title_of
+from promoter.promotion.outcome import Outcome, PromoteResult
 from promoter.promotion.planner import CLOSED_STALE, SUPERSEDED, Action, Facts, Plan, plan
 from promoter.promotion.record import PrInfo, PromotionRecord, TriggerInfo
 from promoter.promotion.record_builder import record_path
@@ -35,21 +35,6 @@ RUN_TRAILER = "Promoter-Run"
 _NO_COMMIT = "0" * 40  # links in the provisional body rendered before the commit exists
 
 
-class Outcome(StrEnum):
-    """What ``promote`` did: the ``decision`` a CI job outputs."""
-
-    PROMOTED = "promoted"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    NOT_BETTER = "not-better"
-    NO_CANDIDATE = "no-candidate"
-    REFUSED = "refused"
-    DRY_RUN = "dry-run"
-    DECLINED = "declined"
-    CONFLICT = "conflict"
-    NOT_COMPARABLE = "not-comparable"
-
-
 @dataclass(frozen=True, slots=True)
 class PromoteRequest:
     """What to promote and how."""
@@ -60,25 +45,6 @@ class PromoteRequest:
     trigger: TriggerInfo = field(default_factory=lambda: TriggerInfo(event="cli"))
     recreate: bool = False
     """Rebuild the branch on the base even over commits promoter did not make."""
-
-
-@dataclass(frozen=True, slots=True)
-class PromoteResult:
-    """The outcome, with what scripts and the CI outputs need."""
-
-    decision: Outcome
-    summary: str
-    run_id: str | None = None
-    branch: str | None = None
-    pr_number: int | None = None
-    pr_url: str | None = None
-    model_md5: Mapping[str, str] = field(default_factory=dict)
-    record: str | None = None
-    body: str | None = None
-    conflicts: tuple[str, ...] = ()
-    """Files the run and the base both changed (decision ``conflict``)."""
-    track: str | None = None
-    """The track promoted (``None``: the config is one track)."""
 
 
 _NOT_PROMOTED = {

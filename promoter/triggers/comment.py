@@ -11,7 +11,7 @@ from typing import Final
 
 from promoter.errors import PromoterError
 from promoter.forges.base import Reaction, Role
-from promoter.promotion.promote import PromoteRequest, PromoteResult, promote_tracks
+from promoter.promotion.outcome import PromoteResult
 from promoter.render.escape import code_span, link, md_escape
 from promoter.triggers.commands import Command, CommandKind, help_text, parse_command
 from promoter.triggers.context import TriggerContext, trigger_info
@@ -87,6 +87,9 @@ def _run(context: TriggerContext, comment: CommentTrigger, command: Command) -> 
         return TriggerResult(
             BotOutcome.COMPARED, f"compared {command.run} with {command.other or 'champion'}"
         )
+    # Imported here: help, compare and ignored comments never load the promotion machinery.
+    from promoter.promotion.promote import PromoteRequest, promote_tracks
+
     request = PromoteRequest(
         command.run,
         None,

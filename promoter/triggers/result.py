@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
-from promoter.promotion.promote import Outcome, PromoteResult
+from promoter.promotion.outcome import Outcome, PromoteResult
 
 if TYPE_CHECKING:
     from promoter.registry.register import Registration

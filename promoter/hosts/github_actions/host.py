@@ -21,7 +21,7 @@ from promoter.forges.registry import ForgeTarget, pacing
 from promoter.hosts.base import HostContext, needs_a_human
 from promoter.hosts.github_actions import runner_io as io
 from promoter.hosts.github_actions.event import Event, EventName
-from promoter.promotion.promote import PromoteResult
+from promoter.promotion.outcome import PromoteResult
 from promoter.render.escape import md_escape
 from promoter.triggers.events import CommentTrigger, PushTrigger, Trigger, TriggerKind
 from promoter.triggers.result import TriggerResult

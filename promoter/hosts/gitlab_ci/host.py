@@ -21,7 +21,7 @@ from promoter.forges.registry import gitlab_target
 from promoter.hosts.base import HostContext, needs_a_human
 from promoter.hosts.gitlab_ci import job_io
 from promoter.hosts.gitlab_ci.event import read_trigger, variables
-from promoter.promotion.promote import PromoteResult
+from promoter.promotion.outcome import PromoteResult
 from promoter.triggers.result import TriggerResult
 
 log = logging.getLogger("promoter")
