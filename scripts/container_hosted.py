@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from tests.fakegithub import FakeGitHub
-from tests.guildrun import guild_env, guild_exe, guild_run
+from tests.guildrun import guild_run
 from tests.promotion import make_promotion_repo
 from tests.repos import commit_all, dvc, git
-from tests.s3server import S3Server, object_gets, s3_server, write_guild_config
+from tests.s3server import guild_on_s3, object_gets, s3_server, write_guild_config
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -92,24 +91,6 @@ def hosted_config(endpoint: str) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def _guild_push(project: Path, home: Path, s3: S3Server, config: Path) -> None:
-    exe = guild_exe()
-    if exe is None:
-        raise RuntimeError("guild is not installed in this environment")
-    env = {**guild_env(home), **s3.env, "GUILD_CONFIG": str(config)}
-    done = subprocess.run(
-        [exe, "push", "team", "-y"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"guild push failed:\n{done.stdout}\n{done.stderr}")
-
-
 def hosted_runner(
     work: Path,
     action_yml: str,
@@ -148,7 +129,7 @@ def hosted_runner(
         }
         spec = {"type": "s3", "bucket": RUNS_BUCKET, "root": RUNS_ROOT, "region": "us-east-1"}
         config = write_guild_config(work / "guild-config.yml", {"team": spec})
-        _guild_push(project, home, s3, config)
+        guild_on_s3(project, home, s3, config, "push", "team", "-y")
         pushed = s3.keys(RUNS_BUCKET, f"{RUNS_ROOT}/runs/")
         check(all(any(f"/{r}/" in k for k in pushed) for r in runs.values()), "guild push")
 

@@ -12,8 +12,14 @@ import pytest
 
 from promoter.runs.guild.remote import RemoteRunStore
 from promoter.runs.guild.remotes import S3Remote
-from tests.guildrun import guild_env, guild_exe
-from tests.s3server import S3Server, aws_exe, moto_exe, s3_server, write_guild_config
+from tests.s3server import (
+    S3Server,
+    aws_exe,
+    guild_on_s3,
+    moto_exe,
+    s3_server,
+    write_guild_config,
+)
 
 if TYPE_CHECKING:
     from tests.conftest import GuildWorld
@@ -42,27 +48,9 @@ class GuildRemote:
 
     def guild(self, *args: str) -> str:
         """Run ``guild`` in the world's project with the remote configured."""
-        import subprocess
-
-        exe = guild_exe()
-        assert exe
-        env = {
-            **guild_env(self.world.home),
-            **self.server.env,
-            "GUILD_CONFIG": str(self.guild_config),
-        }
-        done = subprocess.run(
-            [exe, *args],
-            cwd=self.world.project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
+        return guild_on_s3(
+            self.world.project, self.world.home, self.server, self.guild_config, *args
         )
-        if done.returncode != 0:
-            raise AssertionError(f"guild {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-        return done.stdout
 
 
 @pytest.fixture(scope="session")

@@ -181,3 +181,20 @@ def write_guild_config(path: Path, remotes: dict[str, dict[str, str]]) -> Path:
         lines += [f"    {k}: {json.dumps(v)}" for k, v in spec.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def guild_on_s3(project: Path, home: Path, server: S3Server, config: Path, *args: str) -> str:
+    """Run ``guild`` in ``project`` on ``home``, its user config ``config`` (the remotes),
+    the AWS tools pointed at ``server``; returns stdout, raises with its output on failure."""
+    from tests.guildrun import guild_env, guild_exe
+
+    exe = guild_exe()
+    if exe is None:
+        raise AssertionError("guild is not installed")
+    env = {**guild_env(home), **server.env, "GUILD_CONFIG": str(config)}
+    done = subprocess.run(
+        [exe, *args], cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"guild {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout

@@ -16,6 +16,7 @@ from tests.guildrun import PROJECT_TEMPLATE, guild_run
 from tests.merging import merge_pull, push_commit
 from tests.repos import commit_all, dvc_exe, git
 from tests.test_action import REPO, Runner
+from tests.test_tracks import GUILD_YML
 
 pytestmark = pytest.mark.slow
 
@@ -136,19 +137,6 @@ def test_a_push_of_the_real_fixture_payload_is_read(action):
     assert md_escape(TAG_PUSH.format(tag="simple-tag")) in summary
 
 
-GUILD_YML = """\
-- model: intro
-  operations:
-    train: &train
-      main: train
-      flags: {acc: 0.8, lr: 0.1, epochs: 3, fail: no, nan: no, latency: yes, sleep: 0.0}
-      output-scalars:
-        - step: 'epoch (\\step)'
-        - '(\\key): ([-+0-9.eE]+|nan|inf)'
-- model: expert
-  operations:
-    train: *train
-"""
 TRACKS = """\
 select: {objective: max val_acc}
 tracks:

@@ -76,6 +76,7 @@ def test_an_unknown_track_lists_the_ones_there_are() -> None:
         tracks_of(config, "pro")
 
 
+# Two models with the same operation name: one track each (also used by test_action_push).
 GUILD_YML = """\
 - model: intro
   operations:
