@@ -15,8 +15,6 @@ import argparse
 import os
 import random
 import shutil
-import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -28,31 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.docs_section import machine, update_section  # noqa: E402
+from benchmarks.processes import Timing, measure  # noqa: E402
 from tests.guildrun import guild_env, guild_exe, guild_run, make_project  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work"
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench_select:begin -->", "<!-- bench_select:end -->"
-
-
-@dataclass
-class Timing:
-    seconds: list[float]
-    peak_mb: float
-    answer: str
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-    def cell(self) -> str:
-        """``median (best)``: interference on a shared VM only ever adds time."""
-        return f"{self.median:.3f} s ({min(self.seconds):.3f})"
-
-    def add(self, other: Timing) -> None:
-        self.seconds += other.seconds
-        self.peak_mb = max(self.peak_mb, other.peak_mb)
-        self.answer = other.answer
 
 
 @dataclass
@@ -120,45 +99,6 @@ def generate(n: int, seeds: list[Path]) -> Path:
         final = round(rng.uniform(0.5, 0.99), 6)
         write_events(run / ".guild", [final * (k + 1) / 3 for k in range(3)])
     return home
-
-
-def gnu_time() -> str | None:
-    """GNU time, when installed: it reports the measured command's own peak RSS."""
-    exe = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
-    if exe is None:
-        return None
-    done = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
-    return exe if "GNU" in done.stdout + done.stderr else None
-
-
-def measure(cmd: list[str], env: dict[str, str], repeat: int, cwd: Path) -> Timing:
-    """Wall time and peak RSS of ``repeat`` runs of ``cmd``.
-
-    The peak comes from GNU time, a small launcher, when there is one: Python starts a child
-    with vfork, and Linux keeps the parent's high-water RSS in the child's ``ru_maxrss``
-    across the exec, so ``wait4`` here would report this (large) process's peak instead."""
-    seconds: list[float] = []
-    peak = 0
-    answer = ""
-    launcher = gnu_time()
-    rss_file = WORK / "peak-rss.txt"
-    for _ in range(repeat):
-        measured = [launcher, "-f", "%M", "-o", str(rss_file), *cmd] if launcher else cmd
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            measured, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        assert proc.stdout is not None
-        out = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds.append(time.perf_counter() - started)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            raise SystemExit(f"{cmd} failed with {proc.returncode}")
-        kib = int(rss_file.read_text().split()[-1]) if launcher else usage.ru_maxrss
-        peak = max(peak, kib)
-        answer = out.decode()
-    return Timing(seconds, peak / 1024, answer)
 
 
 def promoter_answer(output: str) -> str:

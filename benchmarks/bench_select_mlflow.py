@@ -5,7 +5,8 @@ A real ``mlflow server`` (sqlite backend) on loopback; N runs are logged once in
 ``bench`` with MLflow's client (``log_batch``: params, a val_acc/loss history, latency_ms) and
 kept between benchmark runs; ~5% failed and ~2% killed runs carry the best val_acc. Both sides
 are timed as separate processes from process start to the answer (so both pay
-``import mlflow``), and in-process after imports; peak RSS is the child's ``ru_maxrss``.
+``import mlflow``), and in-process after imports; peak RSS is each process's own
+(benchmarks/processes.py).
 Results go to docs/benchmarks.md (the section between the bench_select_mlflow markers).
 
     python benchmarks/bench_select_mlflow.py [--runs 2000] [--repeat 5]
@@ -17,11 +18,8 @@ import argparse
 import json
 import os
 import random
-import statistics
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.docs_section import machine, update_section  # noqa: E402
+from benchmarks.processes import Timing, measure  # noqa: E402
 from tests.mlflowserver import start_server, stop_server  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work" / "mlflow"
@@ -52,20 +51,6 @@ found = client.search_runs(
 )
 print(found[0].info.run_id)
 """
-
-
-@dataclass
-class Timing:
-    seconds: list[float]
-    peak_mb: float
-    answer: str
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-    def cell(self) -> str:
-        return f"{self.median:.3f} s ({min(self.seconds):.3f})"
 
 
 def seed(url: str, count: int) -> None:
@@ -95,24 +80,6 @@ def seed(url: str, count: int) -> None:
         client.set_terminated(run.info.run_id, status=status)
         if (i + 1) % 500 == 0:
             print(f"seeded {i + 1}/{count} runs ({time.monotonic() - started:.0f} s)")
-
-
-def timed(cmd: list[str], repeat: int, cwd: Path, env: dict[str, str]) -> Timing:
-    seconds, peak, answer = [], 0, ""
-    for _ in range(repeat):
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        assert proc.stdout is not None
-        out = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds.append(time.perf_counter() - started)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"{cmd} failed")
-        peak = max(peak, usage.ru_maxrss)
-        answer = out.decode()
-    return Timing(seconds, peak / 1024, answer)
 
 
 def in_process(url: str, project: Path, repeat: int) -> tuple[Timing, Timing]:
@@ -180,8 +147,8 @@ def main() -> None:
         (project / ".promoter.yml").write_text(CONFIG.format(url=server.url))
         env = {**os.environ, "PROMOTER_NO_CACHE": "1"}
         promoter = [str(Path(sys.executable).with_name("promoter")), "select", "--json"]
-        ours = timed(promoter, args.repeat, project, env)
-        theirs = timed([sys.executable, "-c", ORACLE, server.url], args.repeat, project, env)
+        ours = measure(promoter, env, args.repeat, project)
+        theirs = measure([sys.executable, "-c", ORACLE, server.url], env, args.repeat, project)
         ours_in, theirs_in = in_process(server.url, project, args.repeat)
         share = server_share(server.url, args.repeat)
         load = os.getloadavg()[0]
