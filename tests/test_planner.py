@@ -64,6 +64,31 @@ def facts(decision: Decision = Decision.PROMOTE, **kw: object) -> Facts:
         (facts(open_pr=pr(WINNER), branch_exists=True), Action.UNCHANGED, 7, None),
         # ... but its branch is gone: build it again
         (facts(open_pr=pr(WINNER)), Action.UPDATE, 7, None),
+        # ... or the base moved under it and it no longer merges: build it on the base again
+        (
+            facts(open_pr=pr(WINNER), branch_exists=True, conflicts_with_base=True),
+            Action.UPDATE,
+            7,
+            None,
+        ),
+        (
+            facts(open_pr=pr(WINNER), branch_exists=True, conflicts_with_base=True, dry_run=True),
+            Action.DRY_RUN,
+            None,
+            None,
+        ),
+        # ... unless people's commits are on it: those are never dropped
+        (
+            facts(
+                open_pr=pr(WINNER),
+                branch_exists=True,
+                conflicts_with_base=True,
+                foreign_commits=FOREIGN,
+            ),
+            Action.UNCHANGED,
+            7,
+            None,
+        ),
         # a better run replaces the open PR's
         (facts(open_pr=pr(OLD), branch_exists=True), Action.UPDATE, 7, OLD),
         (facts(open_pr=pr(OLD), branch_exists=True, dry_run=True), Action.DRY_RUN, None, None),

@@ -292,3 +292,27 @@ def test_two_promotions_at_once_end_with_one_pr(tmp_path, guild_world) -> None:
     decisions = sorted(__import__("json").loads(out)["decision"] for out, _ in outputs)
     assert decisions == ["promoted", "unchanged"]
     assert sorted(p.name for p in forge.glob("pull-*.json")) == ["pull-1.json"]
+
+
+def test_a_pr_the_base_moved_under_is_rebuilt_not_left_unmergeable(tmp_path) -> None:
+    """Another change on the base touches what the promotion wrote (another track's model
+    merged into the same place, say): the same run is built on the moved base again."""
+    repo = Repo(tmp_path)
+    store, forge = memory_world(tmp_path), MemoryForge()
+    first = promote(repo.settings, store, forge, PromoteRequest())
+    assert first.decision is Outcome.PROMOTED
+    other = _clone(repo, tmp_path, "other")
+    (other / "models").mkdir()
+    (other / "models" / "model.pkl").write_text("a model merged meanwhile\n")
+    commit_all(other, "Another model")
+    git(other, "push", "-q", "origin", "main")
+    moved = git(repo.bare, "rev-parse", "main").strip()
+    assert Git(repo.bare).merged_tree("main", "promote/train") is None  # GitHub: "conflicts"
+
+    again = promote(repo.settings, store, forge, PromoteRequest())
+    assert (again.decision, again.run_id) == (Outcome.UPDATED, first.run_id)
+    assert again.pr_number == first.pr_number and len(forge.pulls("promote/train")) == 1
+    assert Git(repo.bare).merged_tree("main", "promote/train") is not None
+    assert Git(repo.bare).is_ancestor(moved, "promote/train")
+    # Built once on the base, it is left alone.
+    assert promote(repo.settings, store, forge, PromoteRequest()).decision is Outcome.UNCHANGED

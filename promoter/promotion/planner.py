@@ -38,6 +38,10 @@ DECLINED: Final = (
 CLOSED_STALE: Final = "Closing: run {run} is no longer the one to promote. {summary}"
 SUPERSEDED: Final = "Run {old} is superseded by run {new}: {summary}"
 ALREADY_OPEN: Final = "{pr} already promotes run {run}"
+REBUILT: Final = (
+    "{pr} no longer merges into {base} (the base moved under it): its branch is rebuilt on "
+    "{base} with run {run}"
+)
 
 
 class Action(StrEnum):
@@ -87,6 +91,9 @@ class Facts:
     """The run was asked for by id: a declined run may be proposed again."""
     recreate: bool = False
     """Asked to rebuild the branch over commits promoter did not make."""
+    conflicts_with_base: bool = False
+    """The remote branch no longer merges into the base: the base moved under it (another
+    track's promotion merged, a fix to a file the run changed)."""
     prefix: str = "/promote"
     pull_reference: str = "pull request #{number}"
     """How the forge names a pull request (:attr:`Forge.pull_reference`)."""
@@ -121,7 +128,12 @@ def plan(facts: Facts) -> Plan:
         return Plan(Action.DECLINED, facts.declined, message=text)
     promoted = marked_run(pr.body) if pr is not None else None
     if pr is not None and facts.branch_exists and promoted == run and not facts.recreate:
-        return Plan(Action.UNCHANGED, pr, message=ALREADY_OPEN.format(pr=facts.pr(pr), run=run[:8]))
+        if not facts.conflicts_with_base or facts.foreign_commits:
+            text = ALREADY_OPEN.format(pr=facts.pr(pr), run=run[:8])
+            return Plan(Action.UNCHANGED, pr, message=text)
+        # Left as it is, the PR could never be merged: build the same run on the base again.
+        text = REBUILT.format(pr=facts.pr(pr), base=facts.base, run=run[:8])
+        return Plan(Action.UPDATE, pr, message=text) if not facts.dry_run else Plan(Action.DRY_RUN)
     if facts.branch_exists and facts.foreign_commits and not facts.recreate:
         return Plan(Action.REFUSE, pr, message=_foreign_commits(facts))
     if facts.dry_run:

@@ -152,6 +152,8 @@ def _promote(
         if decided.pr is not None and not forge.has_comment(decided.pr.number, decided.message):
             forge.comment(decided.pr.number, decided.message)
         return PromoteResult(Outcome.REFUSED, decided.message, winner.id, facts.branch)
+    if decided.message:
+        log.info("%s", decided.message)
     job = _Job(settings, store, forge, request, repo)
     return _build_and_publish(job, selection, listing.runs, decided, facts.branch, remote_sha)
 
@@ -214,14 +216,17 @@ def _facts(
         return facts, None
     remote_sha = repo.git.remote_branch_sha(repo.remote, branch) if repo.remote else None
     foreign: list[str] = []
+    conflicts = False
     if remote_sha and repo.remote is not None:
         foreign = _foreign_commits(repo.git, repo.remote, branch, repo.base_ref, remote_sha)
+        conflicts = _conflicts_with_base(repo.git, repo.base_ref, remote_sha)
     declined = None if request.dry_run else _declined(forge, branch, winner.run.id)
     facts = replace(
         facts,
         declined=declined,
         branch_exists=remote_sha is not None,
         foreign_commits=tuple(foreign),
+        conflicts_with_base=conflicts,
     )
     return facts, remote_sha
 
@@ -409,6 +414,12 @@ def _foreign_commits(git: Git, remote: str, branch: str, base_ref: str, sha: str
         for c in git.commits_between(base_ref, sha)
         if RUN_TRAILER not in c.trailers and not _base_merged_in(git, c, base_ref)
     ]
+
+
+def _conflicts_with_base(git: Git, base_ref: str, sha: str) -> bool:
+    """Whether the (fetched) branch at ``sha`` no longer merges into the base; ``False``
+    when this git cannot tell without a checkout (older than 2.38)."""
+    return git.can_merge_trees() and git.merged_tree(base_ref, sha) is None
 
 
 def _base_merged_in(git: Git, commit: CommitInfo, base_ref: str) -> bool:
