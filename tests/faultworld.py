@@ -17,7 +17,7 @@ from pathlib import Path
 
 from promoter.tools.dvc import parse_dvc_pointer
 from tests.faultkit import Job, KillAt, Toolbox
-from tests.promotion import PROMOTION_CONFIG, make_promotion_repo, read_output_file
+from tests.promotion import PROMOTION_CONFIG, action_env, make_promotion_repo, read_output_file
 from tests.repos import git
 
 REPO = "acme/churn-model"
@@ -136,29 +136,18 @@ class World:
         event_file = self.tmp / f"event-{self.count}.json"
         event_file.write_text(json.dumps(SCHEDULE if payload is None else payload))
         output, summary = self.tmp / f"out-{self.count}", self.tmp / f"summary-{self.count}"
-        env = {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_EVENT_NAME": name,
-            "GITHUB_EVENT_PATH": str(event_file),
-            "GITHUB_REPOSITORY": REPO,
-            "GITHUB_SERVER_URL": "https://github.example",
-            "GITHUB_API_URL": self.server.url,
-            "GITHUB_WORKSPACE": str(self.work),
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
-            "GITHUB_RUN_ID": str(4200 + self.count),
-            "GITHUB_REF": "refs/heads/main",
-            "GITHUB_ACTOR": "octocat",
-            "INPUT_TOKEN": "t",
-            "INPUT_GUILD-HOME": str(self.home),
-            "INPUT_DRY-RUN": "false",
-            "INPUT_FORGE": "github",
-            "INPUT_RUN": "",
-            "INPUT_OBJECTIVE": "",
-            "INPUT_CONFIG": "",
-            "PROMOTER_GITHUB_PACING": "0",
-        }
-        env |= {f"INPUT_{k.upper().replace('_', '-')}": v for k, v in inputs.items()}
+        env = action_env(
+            name,
+            event_file,
+            REPO,
+            self.server.url,
+            self.work,
+            self.home,
+            output,
+            summary,
+            run_id=str(4200 + self.count),
+            inputs=inputs,
+        )
         return env, output, summary
 
     def _job(self, code: int, stdout: str, stderr: str, output: Path, summary: Path) -> Job:

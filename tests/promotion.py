@@ -86,3 +86,42 @@ def read_output_file(text: str) -> dict[str, str]:
             outputs[name] = value
         line, _ = read_line()
     return outputs
+
+
+def action_env(
+    event: str,
+    event_file: Path,
+    repository: str,
+    api_url: str,
+    workspace: Path,
+    guild_home: Path,
+    output: Path,
+    summary: Path,
+    run_id: str = "4242",
+    inputs: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment GitHub's runner gives the action for one event (``inputs`` by their
+    ``action.yml`` names, ``_`` for ``-``), pointed at a fake GitHub at ``api_url``."""
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(event_file),
+        "GITHUB_REPOSITORY": repository,
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_API_URL": api_url,
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_RUN_ID": run_id,
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_ACTOR": "octocat",
+        "INPUT_TOKEN": "t",
+        "INPUT_GUILD-HOME": str(guild_home),
+        "INPUT_DRY-RUN": "false",
+        "INPUT_FORGE": "github",
+        "INPUT_RUN": "",
+        "INPUT_OBJECTIVE": "",
+        "INPUT_CONFIG": "",
+        "PROMOTER_GITHUB_PACING": "0",
+    }
+    return env | {f"INPUT_{k.upper().replace('_', '-')}": v for k, v in (inputs or {}).items()}

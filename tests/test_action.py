@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from promoter.cli import main
-from tests.promotion import make_promotion_repo, read_output_file
+from tests.promotion import action_env, make_promotion_repo, read_output_file
 from tests.repos import dvc_exe, git
 
 pytestmark = pytest.mark.slow
@@ -41,29 +41,18 @@ class Runner:
         event_file = self.tmp / f"event-{self.count}.json"
         event_file.write_text(json.dumps(payload))
         output, summary = self.tmp / f"out-{self.count}", self.tmp / f"summary-{self.count}"
-        env = {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_EVENT_NAME": event,
-            "GITHUB_EVENT_PATH": str(event_file),
-            "GITHUB_REPOSITORY": REPO,
-            "GITHUB_SERVER_URL": "https://github.example",
-            "GITHUB_API_URL": api_url or self.server.url,
-            "GITHUB_WORKSPACE": str(self.work),
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
-            "GITHUB_RUN_ID": "4242",
-            "GITHUB_REF": "refs/heads/main",
-            "GITHUB_ACTOR": "octocat",
-            "INPUT_TOKEN": "t",
-            "INPUT_GUILD-HOME": str(self.home),
-            "INPUT_DRY-RUN": "false",
-            "INPUT_FORGE": "github",
-            "INPUT_RUN": "",
-            "INPUT_OBJECTIVE": "",
-            "INPUT_CONFIG": "",
-            "PROMOTER_GITHUB_PACING": "0",
-        }
-        env |= {f"INPUT_{k.upper().replace('_', '-')}": v for k, v in inputs.items()}
+        env = action_env(
+            event,
+            event_file,
+            REPO,
+            api_url or self.server.url,
+            self.work,
+            self.home,
+            output,
+            summary,
+            run_id="4242",
+            inputs=inputs,
+        )
         for key, value in env.items():
             self.monkeypatch.setenv(key, value)
         code = main(["event"])
