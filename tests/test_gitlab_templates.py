@@ -9,8 +9,9 @@ from pathlib import Path
 
 import yaml
 
+from promoter.hosts.base import HISTORY_PLOT
 from promoter.hosts.gitlab_ci.event import SOURCES
-from promoter.hosts.gitlab_ci.host import DEFAULT_DOTENV, HISTORY_PLOT
+from promoter.hosts.gitlab_ci.host import DEFAULT_DOTENV
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "gitlab" / ".gitlab-ci.yml"

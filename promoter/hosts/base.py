@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Protocol
 
 from promoter.errors import PromoterError
@@ -26,6 +27,48 @@ FAILED_FOR_A_HUMAN: Final = (
     "promoter: {decision}: this needs someone to act (see above); the job fails "
     "(set pr.fail_on_refusal: false to end it successfully)"
 )
+
+
+HISTORY_PLOT: Final = "promoter-history.png"
+"""Where a push job leaves the champions' history plot, in the checkout (for the CI's
+artifacts)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """A push job's registrations as every host's outputs carry them."""
+
+    run_id: str
+    """Of the registration the one-value outputs describe: the first that has a tag."""
+    tag: str
+    tracks: list[dict[str, object]]
+    """One per track, snake_case keys (a host respells them as its outputs do)."""
+    plot: str
+    """``HISTORY_PLOT`` when the plot was written into the checkout, else empty."""
+
+
+def registered(result: TriggerResult, checkout: Path) -> Registered | None:
+    """The registrations of a push job, its plot written into ``checkout``; ``None`` for
+    any other job."""
+    if not result.registrations:
+        return None
+    chosen = next((r for r in result.registrations if r.tag), result.registrations[0])
+    tracks: list[dict[str, object]] = [
+        {
+            "track": r.name,
+            "decision": r.decision.value,
+            "run_id": r.run_id,
+            "tag": r.tag,
+            "version": r.version,
+            "created": r.created,
+        }
+        for r in result.registrations
+    ]
+    plot = ""
+    if result.plot is not None:
+        (checkout / HISTORY_PLOT).write_bytes(result.plot)
+        plot = HISTORY_PLOT
+    return Registered(chosen.run_id or "", chosen.tag or "", tracks, plot)
 
 
 def needs_a_human(result: TriggerResult) -> bool:

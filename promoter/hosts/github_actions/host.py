@@ -18,7 +18,7 @@ from typing import Final, TextIO
 from promoter.errors import PromoterError, UsageError
 from promoter.forges.base import CommentRef
 from promoter.forges.registry import ForgeTarget, pacing
-from promoter.hosts.base import HostContext, needs_a_human
+from promoter.hosts.base import HostContext, needs_a_human, registered
 from promoter.hosts.github_actions import runner_io as io
 from promoter.hosts.github_actions.event import Event, EventName
 from promoter.promotion.outcome import PromoteResult
@@ -34,8 +34,6 @@ KINDS: Final = {
     EventName.ISSUE_COMMENT: TriggerKind.COMMENT,
     EventName.PUSH: TriggerKind.PUSH,
 }
-HISTORY_PLOT: Final = "promoter-history.png"
-"""Where a push job leaves the history's plot, in the workspace (for upload-artifact)."""
 LONG_OBJECTIVE: Final = "objective: longer than 200 characters"
 
 
@@ -102,11 +100,15 @@ class GitHubActions:
             "tag": "",
             "history-plot": "",
         }
-        if result.registrations:
-            outputs.update(registration_outputs(result))
-        if result.plot is not None:
-            (workspace(self.env) / HISTORY_PLOT).write_bytes(result.plot)
-            outputs["history-plot"] = HISTORY_PLOT
+        pushed = registered(result, workspace(self.env))
+        if pushed is not None:
+            tracks = [{k.replace("_", "-"): v for k, v in t.items()} for t in pushed.tracks]
+            outputs |= {
+                "run-id": pushed.run_id,
+                "tag": pushed.tag,
+                "tracks": json.dumps(tracks),
+                "history-plot": pushed.plot,
+            }
         self._write_outputs(outputs)
         body = promotion.body if promotion else result.report
         summary = body or f"**promoter: {result.decision}**: {md_escape(result.summary)}\n"
@@ -142,29 +144,6 @@ def _track_output(result: PromoteResult) -> dict[str, object]:
         "run-id": result.run_id,
         "pr-number": result.pr_number,
         "pr-url": result.pr_url,
-    }
-
-
-def registration_outputs(result: TriggerResult) -> dict[str, str]:
-    """After a push: the tag of the registered track (the first, with several) and every
-    track's registration in ``tracks``."""
-    chosen = next((r for r in result.registrations if r.tag), result.registrations[0])
-    return {
-        "run-id": chosen.run_id or "",
-        "tag": chosen.tag or "",
-        "tracks": json.dumps(
-            [
-                {
-                    "track": r.name,
-                    "decision": r.decision.value,
-                    "run-id": r.run_id,
-                    "tag": r.tag,
-                    "version": r.version,
-                    "created": r.created,
-                }
-                for r in result.registrations
-            ]
-        ),
     }
 
 

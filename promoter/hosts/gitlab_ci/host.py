@@ -18,7 +18,7 @@ from typing import Final, TextIO
 
 from promoter.errors import PromoterError
 from promoter.forges.registry import gitlab_target
-from promoter.hosts.base import HostContext, needs_a_human
+from promoter.hosts.base import HostContext, needs_a_human, registered
 from promoter.hosts.gitlab_ci import job_io
 from promoter.hosts.gitlab_ci.event import read_trigger, variables
 from promoter.promotion.outcome import PromoteResult
@@ -29,8 +29,6 @@ log = logging.getLogger("promoter")
 DEFAULT_DOTENV: Final = "promoter.env"
 SECTION: Final = "promoter"
 BODY_SECTION: Final = "promoter_body"
-HISTORY_PLOT: Final = "promoter-history.png"
-"""Where a push job leaves the history's plot, in the checkout (for ``artifacts: paths``)."""
 WARNING, RESET = "\x1b[33;1m", "\x1b[0m"
 
 
@@ -81,11 +79,14 @@ class GitLabCi:
             "PROMOTER_TAG": "",
             "PROMOTER_HISTORY_PLOT": "",
         }
-        if result.registrations:
-            values |= _registration(result)
-        if result.plot is not None:
-            (project_dir(self.env) / HISTORY_PLOT).write_bytes(result.plot)
-            values["PROMOTER_HISTORY_PLOT"] = HISTORY_PLOT
+        pushed = registered(result, project_dir(self.env))
+        if pushed is not None:
+            values |= {
+                "PROMOTER_RUN_ID": pushed.run_id,
+                "PROMOTER_TAG": pushed.tag,
+                "PROMOTER_TRACKS": _json(pushed.tracks),
+                "PROMOTER_HISTORY_PLOT": pushed.plot,
+            }
         self._write_dotenv(values)
         if promotion is not None and promotion.body:
             header = "merge request description"
@@ -133,28 +134,6 @@ def _track(result: PromoteResult) -> dict[str, object]:
         "run_id": result.run_id,
         "mr_iid": result.pr_number,
         "mr_url": result.pr_url,
-    }
-
-
-def _registration(result: TriggerResult) -> dict[str, str]:
-    """After a push: the tag of the registered track (the first, with several) and every
-    track's registration in ``PROMOTER_TRACKS``."""
-    chosen = next((r for r in result.registrations if r.tag), result.registrations[0])
-    tracks = [
-        {
-            "track": r.name,
-            "decision": r.decision.value,
-            "run_id": r.run_id,
-            "tag": r.tag,
-            "version": r.version,
-            "created": r.created,
-        }
-        for r in result.registrations
-    ]
-    return {
-        "PROMOTER_RUN_ID": chosen.run_id or "",
-        "PROMOTER_TAG": chosen.tag or "",
-        "PROMOTER_TRACKS": _json(tracks),
     }
 
 
