@@ -488,3 +488,18 @@ def test_history_plot_and_the_cli_without_champions(tmp_path, capsys) -> None:
     assert not (tmp_path / "h.png").exists()
     assert main(["register", "--project", str(work), "--forge-dir", str(tmp_path)]) == 0
     assert "main has no champion of train yet: nothing to register" in capsys.readouterr().out
+
+
+def test_history_finds_a_gitlab_merge_request_in_the_merge_commit_s_body(tmp_path, capsys) -> None:
+    work, _ = make_repo_with_bare_remote(tmp_path)
+    (work / ".promoter.yml").write_text("select: {objective: max val_acc}\n")
+    commit_all(work, "config")
+    message = (
+        "Merge branch 'promote/train' into 'main'\n\nPromote train run aaaaaaaa\n\n"
+        "See merge request ml/churn-model!3"
+    )
+    merged = _promotion(work, RUN_A, 0.8, message)
+    capsys.readouterr()
+    assert main(["history", "--project", str(work), "--json"]) == 0
+    (track,) = json.loads(capsys.readouterr().out)["tracks"]
+    assert [(c["commit"], c["pull_request"]) for c in track["champions"]] == [(merged, 3)]

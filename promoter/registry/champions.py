@@ -114,7 +114,7 @@ def _entry(
         criteria=_criteria(repo, change.commit, repo.prefix + record) if record else (),
         tag=best[1] if best else None,
         version=str(best[0]) if best else None,
-        pull_request=pull_number_in(change.subject),
+        pull_request=pull_number_in(change.message),
         record=record,
     )
 

@@ -27,7 +27,8 @@ class ChampionChange:
     commit: str
     date: str
     """The commit's committer date (when the merge landed), ISO 8601."""
-    subject: str
+    message: str
+    """The whole commit message (GitLab names the merge request in its body)."""
     document: ChampionDocument
 
     @property
@@ -40,13 +41,13 @@ def champion_changes(git: Git, ref: str, path: str) -> list[ChampionChange]:
     """Every run that became the champion at ``path`` on ``ref``'s first-parent line, oldest
     first; a commit that rewrote the file for the same run counts once, at its first."""
     changes: list[ChampionChange] = []
-    for sha, date, subject in reversed(git.first_parent_changes(ref, path)):
+    for sha, date, message in reversed(git.first_parent_changes(ref, path)):
         document = read_champion(git, sha, path)
         if document is None:
             continue
         if changes and changes[-1].run_id == document.run_id:
             continue
-        changes.append(ChampionChange(sha, date, subject, document))
+        changes.append(ChampionChange(sha, date, message, document))
     return changes
 
 

@@ -394,11 +394,11 @@ class Git:
         self._run("fetch", "--quiet", "--no-tags", "--unshallow", "--end-of-options", remote)
 
     def first_parent_changes(self, ref: str, path: str) -> list[tuple[str, str, str]]:
-        """``(sha, committer date ISO, subject)`` of each commit on ``ref``'s first-parent
+        """``(sha, committer date ISO, message)`` of each commit on ``ref``'s first-parent
         line that changed ``path`` against its first parent, newest first: on a base branch,
         the merges (or squashes) that brought the change."""
         out = self._run(
-            "log", "-z", "--first-parent", "--format=%H%x00%cI%x00%s",
+            "log", "-z", "--first-parent", "--format=%H%x00%cI%x00%B",
             "--end-of-options", ref, "--", path,
         ).stdout  # fmt: skip
         parts = out.split("\0")
