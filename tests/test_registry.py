@@ -84,7 +84,7 @@ def test_versions_compare_as_numbers_and_only_full_semver_tags_of_the_name_count
     ],
 )
 def test_registry_names_are_gto_valid(track, op, name) -> None:
-    from promoter.registry.versions import NAME
+    from promoter.tracks import NAME
 
     assert registry_name(track, op) == name
     assert NAME.fullmatch(name)

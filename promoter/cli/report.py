@@ -10,29 +10,17 @@ import msgspec
 
 from promoter.core.models import FlagValue, Run
 from promoter.core.selection import Selection, Verdict
+from promoter.render.format import json_number
 from promoter.runs.base import RunListing
 
 if TYPE_CHECKING:
     from promoter.promotion.outcome import PromoteResult
 
-JsonNumber = float | str | None
-
-
-def number(value: float | None) -> JsonNumber:
-    """A float for JSON: non-finite values as the strings protobuf's JSON mapping uses."""
-    if value is None:
-        return None
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
-
 
 def flag_json(value: FlagValue) -> Any:
-    """A flag value for JSON: non-finite floats as strings (see :func:`number`), nested too."""
+    """A flag value for JSON: non-finite floats as strings (see ``json_number``), nested too."""
     if isinstance(value, float):
-        return number(value)
+        return json_number(value)
     if isinstance(value, list):
         return [flag_json(v) for v in value]
     if isinstance(value, dict):
@@ -52,7 +40,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "tags": list(run.tags),
         "flags": {name: flag_json(value) for name, value in run.flags.items()},
         "scalars": {
-            name: {k: number(v) for k, v in series.summary().items()}
+            name: {k: json_number(v) for k, v in series.summary().items()}
             for name, series in run.scalars.items()
         },
         "vcs_commit": run.vcs_commit,
@@ -75,7 +63,7 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
         "id": verdict.run.id,
         "op": verdict.run.op,
         "status": verdict.run.status.value,
-        "objective": number(verdict.objective),
+        "objective": json_number(verdict.objective),
         "eligible": verdict.eligible,
         "rank": verdict.rank,
         "reasons": list(verdict.reasons),
@@ -83,7 +71,7 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
             {
                 "criterion": r.criterion.text,
                 "passed": r.passed,
-                "values": {k: number(v) for k, v in r.values.items()},
+                "values": {k: json_number(v) for k, v in r.values.items()},
                 "problem": r.problem,
             }
             for r in verdict.criteria
@@ -104,12 +92,12 @@ def selection_json(selection: Selection) -> str:
         "objective": {
             "name": str(objective.scalar),
             "direction": objective.direction,
-            "value": number(winner.objective) if winner else None,
+            "value": json_number(winner.objective) if winner else None,
         },
         "runs": [verdict_json(v) for v in selection.verdicts],
         "summary": selection.summary,
-        "champion_value": number(standing.value) if standing else None,
-        "improvement": number(selection.improvement),
+        "champion_value": json_number(standing.value) if standing else None,
+        "improvement": json_number(selection.improvement),
         "criteria": [c.text for c in selection.policy.criteria],
     }
     return _dump(payload)

@@ -15,7 +15,11 @@ from promoter.forges.base import Forge
 from promoter.registry.champions import HistoryEntry, TrackHistory, histories
 from promoter.registry.register import Registration
 from promoter.render.escape import code_span, md_escape
-from promoter.render.format import fmt_number, fmt_time
+from promoter.render.format import (
+    fmt_number,
+    fmt_time,
+    json_number,
+)
 from promoter.settings import Settings
 
 log = logging.getLogger("promoter")
@@ -81,13 +85,13 @@ def _entry_data(entry: HistoryEntry) -> dict[str, Any]:
         "objective": {
             "name": entry.objective_name,
             "direction": entry.direction,
-            "value": _json_number(entry.value),
+            "value": json_number(entry.value),
         },
         "criteria": [
             {
                 "criterion": c.criterion,
                 "passed": c.passed,
-                "values": {k: _json_number(v) for k, v in c.values.items()},
+                "values": {k: json_number(v) for k, v in c.values.items()},
             }
             for c in entry.criteria
         ],
@@ -96,12 +100,6 @@ def _entry_data(entry: HistoryEntry) -> dict[str, Any]:
         "pull_request": entry.pull_request,
         "record": entry.record,
     }
-
-
-def _json_number(value: float | None) -> float | str | None:
-    if value is None or math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 def history_lines(tracks: Sequence[TrackHistory]) -> list[str]:

@@ -14,7 +14,6 @@ from typing import Final, Literal
 Bump = Literal["major", "minor", "patch"]
 
 # GTO's rule for artifact names (gto register enforces it; reading is lenient).
-NAME: Final = re.compile(r"[a-z0-9]([a-z0-9-/]*[a-z0-9])?")
 _CORE: Final = re.compile(r"v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 _UNSAFE: Final = re.compile(r"[^a-z0-9]+")
 FIRST_FROM: Final = (0, 0, 0)

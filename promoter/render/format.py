@@ -11,6 +11,16 @@ from promoter.render.escape import MdSafe, md_escape
 MISSING = "—"
 
 
+JsonNumber = float | str | None
+
+
+def json_number(value: float | None) -> JsonNumber:
+    """A float for JSON: non-finite values as the strings protobuf's JSON mapping uses."""
+    if value is None or math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
 def fmt_number(value: object) -> MdSafe:
     """A number with 6 significant digits; ``NaN``/``inf`` spelled out, ``—`` when missing."""
     if value is None or isinstance(value, bool):

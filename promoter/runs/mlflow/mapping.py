@@ -96,11 +96,6 @@ def flag_value(text: str) -> FlagValue:
     return {"True": True, "False": False, "None": None}.get(text, text)
 
 
-def flag_text(value: FlagValue) -> str:
-    """A flag as MLflow wrote the param (``str()`` of the value)."""
-    return str(value)
-
-
 def metric_value(value: float) -> float:
     """A metric value with MLflow's stand-in for infinity turned back into infinity."""
     if value >= _INFINITE_AS:
