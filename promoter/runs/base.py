@@ -27,6 +27,11 @@ class SkippedRun:
     reason: str
 
 
+def newest_first(run: Run) -> tuple[float, str]:
+    """The order every store lists runs in: newest start first, then by id."""
+    return (-(run.started.timestamp() if run.started else 0.0), run.id)
+
+
 @dataclass(frozen=True, slots=True)
 class RunListing:
     """The runs a store could read, and the ones it skipped with a reason."""

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import urlsplit
 
+from promoter.core.models import Provenance
+from promoter.runs.guild.rundir import AttrReader, python_version
+
 # Tried in order when Guild's own `user` is empty: the login, then the CI's actor.
 USER_VARIABLES: Final = ("USER", "LOGNAME", "USERNAME", "GITHUB_ACTOR", "GITLAB_USER_LOGIN")
 
@@ -46,3 +49,18 @@ def ci_job_url(env: Mapping[str, object]) -> str | None:
         if parts.scheme in ("http", "https") and parts.netloc:
             return url
     return None
+
+
+def provenance_of(attrs: AttrReader, env: Mapping[str, object]) -> Provenance:
+    """A run's provenance from its attributes (``env``: its recorded environment, or empty
+    where it is not read); raises :class:`CorruptRun` for a malformed attribute."""
+    return Provenance(
+        host=attrs.text("host"),
+        user=recorded_user(attrs.text("user"), env),
+        sourcecode_digest=attrs.text("sourcecode_digest"),
+        random_seed=attrs.integer("random_seed"),
+        command=tuple(str(a) for a in attrs.sequence("cmd")),
+        python=python_version(attrs.any("platform")),
+        packages=tuple(str(p) for p in attrs.sequence("pip_freeze")),
+        ci_job_url=ci_job_url(env),
+    )

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, TypeVar
 from promoter import __version__
 from promoter.core.models import Provenance, Run, RunFiles
 from promoter.errors import PromoterError, UsageError
-from promoter.runs.base import Progress, RunListing, SkippedRun
+from promoter.runs.base import Progress, RunListing, SkippedRun, newest_first
 from promoter.runs.forked import map_chunks
 from promoter.runs.guild import runcache
+from promoter.runs.guild.recorded import provenance_of
 from promoter.runs.guild.remoteindex import (
     PACKAGES_ATTR,
     PROVENANCE_ATTRS,
@@ -48,7 +49,6 @@ from promoter.runs.guild.remotes import S3Remote, resolve_remote
 from promoter.runs.guild.rundir import (
     AttrReader,
     CorruptRun,
-    python_version,
     split_run_files,
 )
 from promoter.runs.guild.s3 import S3, S3Object
@@ -135,7 +135,7 @@ class RemoteRunStore:
         state = self._load_state()
         if meta_id is not None and state is not None and state[0] == meta_id:
             log.debug("meta-id unchanged: the listing of %s is reused", self.remote.url)
-            kept = sorted((run for _, run in state[1].values()), key=_newest_first)
+            kept = sorted((run for _, run in state[1].values()), key=newest_first)
             if progress is not None:
                 progress(len(kept) + len(state[2]), len(kept) + len(state[2]))
             return self._nonempty(RunListing(tuple(kept), state[2]))
@@ -167,7 +167,7 @@ class RemoteRunStore:
         self._prune(mirror / "meta", listed)
         if progress is not None:
             progress(total, total)
-        runs.sort(key=_newest_first)
+        runs.sort(key=newest_first)
         skipped.sort(key=lambda s: s.run_id)
         listing = RunListing(tuple(runs), tuple(skipped))
         if self.state_path is not None:
@@ -210,15 +210,8 @@ class RemoteRunStore:
         root = self._fetch_files(run.id, names)
         attrs = AttrReader(f"{root}/.guild/attrs/")
         try:
-            return Provenance(
-                host=attrs.text("host"),
-                user=attrs.text("user"),
-                sourcecode_digest=attrs.text("sourcecode_digest"),
-                random_seed=attrs.integer("random_seed"),
-                command=tuple(str(a) for a in attrs.sequence("cmd")),
-                python=python_version(attrs.any("platform")),
-                packages=tuple(str(p) for p in attrs.sequence(PACKAGES_ATTR)),
-            )
+            # The run's recorded environment is not downloaded: it may hold its secrets.
+            return provenance_of(attrs, {})
         except CorruptRun as e:
             raise PromoterError(f"run {run.id}: {e}") from e
 
@@ -330,7 +323,3 @@ def _parallel(pool: ThreadPoolExecutor, func: Callable[[T], R], items: Iterable[
         for f in futures:
             f.cancel()
         raise
-
-
-def _newest_first(run: Run) -> tuple[float, str]:
-    return (-(run.started.timestamp() if run.started else 0.0), run.id)

@@ -20,14 +20,13 @@ import yaml
 
 from promoter.core.models import FlagValue, Provenance, Run, RunFiles
 from promoter.errors import PromoterError, UsageError
-from promoter.runs.base import Progress, RunListing, RunStore, SkippedRun
+from promoter.runs.base import Progress, RunListing, RunStore, SkippedRun, newest_first
 from promoter.runs.forked import chunk_count, map_chunks
 from promoter.runs.guild import runcache
-from promoter.runs.guild.recorded import ci_job_url, recorded_user
+from promoter.runs.guild.recorded import provenance_of
 from promoter.runs.guild.rundir import (
     AttrReader,
     CorruptRun,
-    python_version,
     read_run,
     split_run_files,
     walk_files,
@@ -125,7 +124,7 @@ class GuildRunStore:
             kept = {r.id: cached[r.id] for r in runs if r.id in cached and r.id not in fresh}
             if fresh or kept.keys() != cached.keys():
                 runcache.save(self.cache_path, {**kept, **fresh})
-        runs.sort(key=_newest_first)
+        runs.sort(key=newest_first)
         return RunListing(tuple(runs), tuple(skipped))
 
     def run_files(self, run: Run) -> RunFiles:
@@ -137,19 +136,7 @@ class GuildRunStore:
         """Host, user, source digest, seed, command and packages of one run."""
         attrs = AttrReader(f"{self.runs_dir}/{run.id}/.guild/attrs/")
         try:
-            platform = attrs.any("platform")
-            seed = attrs.integer("random_seed")
-            env = attrs.mapping("env")
-            return Provenance(
-                host=attrs.text("host"),
-                user=recorded_user(attrs.text("user"), env),
-                sourcecode_digest=attrs.text("sourcecode_digest"),
-                random_seed=seed,
-                command=tuple(str(a) for a in attrs.sequence("cmd")),
-                python=python_version(platform),
-                packages=tuple(str(p) for p in attrs.sequence("pip_freeze")),
-                ci_job_url=ci_job_url(env),
-            )
+            return provenance_of(attrs, attrs.mapping("env"))
         except CorruptRun as e:
             raise PromoterError(f"run {run.id}: {e}") from e
 
@@ -218,10 +205,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _newest_first(run: Run) -> tuple[float, str]:
-    return (-(run.started.timestamp() if run.started else 0.0), run.id)
 
 
 def _flag_text(value: FlagValue) -> str:

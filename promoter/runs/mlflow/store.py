@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 
 from promoter.core.models import Provenance, Run, RunFile, RunFiles, ScalarSeries
 from promoter.errors import UsageError
-from promoter.runs.base import Progress, RunListing, RunQuery
+from promoter.runs.base import Progress, RunListing, RunQuery, newest_first
 from promoter.runs.mlflow.connection import (
     check_local_store,
     client_environment,
@@ -158,7 +158,7 @@ class MlflowRunStore:
             raise UsageError(f"{self.location} holds no runs")
         parents = {r.data.tags.get(PARENT) for r in found}
         runs = [to_run(self._data(r), batch=r.info.run_id in parents) for r in found]
-        runs.sort(key=lambda r: (-(r.started.timestamp() if r.started else 0.0), r.id))
+        runs.sort(key=newest_first)
         return RunListing(tuple(runs))
 
     def with_series(self, runs: Sequence[Run], names: Collection[str]) -> tuple[Run, ...]:
@@ -172,12 +172,13 @@ class MlflowRunStore:
         if not jobs:
             return tuple(runs)
         with talking_to(self.uri), ThreadPoolExecutor(THREADS) as pool:
-            loaded = dict(zip(jobs, pool.map(self._history, jobs), strict=True))
+            histories = pool.map(self._history, jobs)
+            by_run: dict[str, dict[str, ScalarSeries]] = {}
+            for (run_id, name), series in zip(jobs, histories, strict=True):
+                by_run.setdefault(run_id, {})[name] = series
         log.debug("read %d metric histories from %s", len(jobs), self.uri)
         return tuple(
-            replace(run, scalars={**run.scalars, **_loaded(run.id, loaded)})
-            if any(key[0] == run.id for key in loaded)
-            else run
+            replace(run, scalars={**run.scalars, **by_run[run.id]}) if run.id in by_run else run
             for run in runs
         )
 
@@ -262,7 +263,3 @@ def _cached_run(client: MlflowClient, uri: str, run_id: str) -> MlflowRun | None
                 return None
             raise
     return found if found.info.lifecycle_stage == "active" else None
-
-
-def _loaded(run_id: str, loaded: dict[tuple[str, str], ScalarSeries]) -> dict[str, ScalarSeries]:
-    return {name: series for (rid, name), series in loaded.items() if rid == run_id}
