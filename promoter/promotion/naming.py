@@ -23,8 +23,18 @@ def format_template(template: str, values: Mapping[str, object], key: str) -> st
 
 def branch_name(settings: Settings, selection: Selection, verdict: Verdict | None = None) -> str:
     """The promotion branch: ``pr.branch`` with ``{op}`` made safe for a git ref."""
-    values = _fields(settings, selection, verdict)
-    values["op"] = valid_branch_component(str(values["op"]))
+    chosen = verdict or selection.winner
+    assert chosen is not None
+    objective = str(selection.policy.objective.scalar)
+    return branch_of(settings, chosen.run.op, chosen.run.id, objective, chosen.objective)
+
+
+def branch_of(
+    settings: Settings, op: str, run_id: str, objective_name: str, value: float | None
+) -> str:
+    """``pr.branch`` for a run of ``op`` (also the branch a merged promotion came from)."""
+    values = _values(settings, op, run_id, objective_name, value)
+    values["op"] = valid_branch_component(op)
     template = settings.config.pr.branch or default_branch(settings.track)
     return format_template(template, values, "pr.branch")
 
@@ -42,13 +52,18 @@ def _fields(
 ) -> dict[str, object]:
     chosen = verdict or selection.winner
     assert chosen is not None
-    run = chosen.run
-    value = chosen.objective
+    objective = str(selection.policy.objective.scalar)
+    return _values(settings, chosen.run.op, chosen.run.id, objective, chosen.objective)
+
+
+def _values(
+    settings: Settings, op: str, run_id: str, objective_name: str, value: float | None
+) -> dict[str, object]:
     return {
-        "op": run.op,
-        "track": settings.track or valid_branch_component(run.op),
-        "run_id": run.id,
-        "run_short": run.short_id,
-        "objective_name": str(selection.policy.objective.scalar),
+        "op": op,
+        "track": settings.track or valid_branch_component(op),
+        "run_id": run_id,
+        "run_short": run_id[:8],
+        "objective_name": objective_name,
         "objective_value": value if value is not None else float("nan"),
     }

@@ -426,7 +426,9 @@ def _base_merged_in(git: Git, commit: CommitInfo, base_ref: str) -> bool:
     if len(commit.parents) != 2:
         return False
     ours, theirs = commit.parents
-    return git.is_ancestor(theirs, base_ref) and git.merged_tree(ours, theirs) == commit.tree
+    if not (git.can_merge_trees() and git.is_ancestor(theirs, base_ref)):
+        return False
+    return git.merged_tree(ours, theirs) == commit.tree
 
 
 def _result(

@@ -86,14 +86,15 @@ def build_record(
         if standing is not None and standing.value is not None
         else None
     )
-    check = model_check(lineage_hashes(run.tags), [(d.path, d.md5) for d in facts.dvc])
+    lineage = lineage_hashes(run.tags)
+    check = model_check(lineage, [(d.path, d.md5) for d in facts.dvc])
     return PromotionRecord(
         decision=selection.decision.value,
         summary=selection.summary,
         checks=[CheckRow(name=check.name, passed=check.passed, detail=check.detail)]
         if check
         else [],
-        run=_run_info(run, facts.provenance),
+        run=_run_info(run, facts.provenance, lineage),
         objective=ObjectiveInfo(
             name=str(policy.objective.scalar),
             direction=policy.objective.direction,
@@ -182,7 +183,7 @@ def _source_merge(merged: SourceMerge | None, files: RunFiles) -> SourceMergeInf
     )
 
 
-def _run_info(run: Run, prov: Provenance) -> RunInfo:
+def _run_info(run: Run, prov: Provenance, lineage: dict[str, str]) -> RunInfo:
     packages = "\n".join(prov.packages)
     return RunInfo(
         id=run.id,
@@ -204,7 +205,7 @@ def _run_info(run: Run, prov: Provenance) -> RunInfo:
         python=prov.python,
         packages_count=len(prov.packages),
         packages_sha256=hashlib.sha256(packages.encode()).hexdigest() if prov.packages else None,
-        lineage=lineage_hashes(run.tags),
+        lineage=lineage,
         ci_job_url=prov.ci_job_url,
     )
 

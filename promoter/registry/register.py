@@ -31,7 +31,6 @@ from promoter.registry.plan import (
 from promoter.registry.repo import Repository, open_repository
 from promoter.registry.versions import registry_name
 from promoter.settings import Settings
-from promoter.tools.git import valid_branch_component
 
 log = logging.getLogger("promoter")
 
@@ -172,22 +171,13 @@ def _pull(
 
 
 def _branch(settings: Settings, champion: ChampionDocument) -> str | None:
-    from promoter.promotion.naming import format_template
-    from promoter.tracks import default_branch
+    from promoter.promotion.naming import branch_of
 
-    op = champion.op or ""
-    value = champion.objective.value
-    values = {
-        "op": valid_branch_component(op),
-        "track": settings.track or valid_branch_component(op),
-        "run_id": champion.run_id,
-        "run_short": champion.run_id[:8],
-        "objective_name": champion.objective.name or "",
-        "objective_value": value if value is not None else float("nan"),
-    }
-    template = settings.config.pr.branch or default_branch(settings.track)
+    objective = champion.objective
     try:
-        return format_template(template, values, "pr.branch")
+        return branch_of(
+            settings, champion.op or "", champion.run_id, objective.name or "", objective.value
+        )
     except UsageError:
         return None
 

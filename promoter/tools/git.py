@@ -262,13 +262,10 @@ class Git:
         return done.returncode == 0
 
     def merged_tree(self, ours: str, theirs: str) -> str | None:
-        """The tree git's own merge of two commits gives, or ``None`` when it conflicts (or
-        git is older than 2.38 and has no ``merge-tree --write-tree``)."""
-        done = self._run(
-            "merge-tree", "--write-tree", "--end-of-options", ours, theirs, check=False
-        )
-        lines = done.stdout.splitlines()
-        return lines[0].strip() if done.returncode == 0 and lines else None
+        """The tree git's own merge of two commits gives, or ``None`` when it conflicts
+        (git 2.38+: ask :meth:`can_merge_trees` first)."""
+        tree, conflicts = self.merge_trees(ours, theirs)
+        return None if conflicts else tree
 
     def remote_url(self, remote: str) -> str:
         """The URL ``remote`` fetches from, as configured."""
