@@ -503,3 +503,33 @@ def test_history_finds_a_gitlab_merge_request_in_the_merge_commit_s_body(tmp_pat
     assert main(["history", "--project", str(work), "--json"]) == 0
     (track,) = json.loads(capsys.readouterr().out)["tracks"]
     assert [(c["commit"], c["pull_request"]) for c in track["champions"]] == [(merged, 3)]
+
+
+def test_one_repository_fetches_a_base_once_for_registration_and_history(
+    tmp_path, monkeypatch
+) -> None:
+    from promoter.registry.champions import histories
+    from promoter.registry.register import RegisterRequest, register_tracks
+    from promoter.registry.repo import open_repository
+    from promoter.settings import resolve_settings
+    from promoter.tools.git import Git
+    from tests.memory import MemoryForge
+
+    work, _ = make_repo_with_bare_remote(tmp_path)
+    (work / ".promoter.yml").write_text("select: {objective: max val_acc}\n")
+    commit_all(work, "config")
+    _promotion(work, RUN_A, 0.8, "Merge pull request #1 from acme/promote/train")
+    fetched: list[tuple[str, ...]] = []
+    real_fetch = Git.fetch
+
+    def counting_fetch(self: Git, remote: str, refspecs: list[str], *args, **kw):  # type: ignore[no-untyped-def]
+        fetched.append(tuple(refspecs))
+        return real_fetch(self, remote, refspecs, *args, **kw)
+
+    monkeypatch.setattr(Git, "fetch", counting_fetch)
+    settings = resolve_settings(work, env={})
+    repo = open_repository(settings.project)
+    (done,) = register_tracks(settings, MemoryForge(), RegisterRequest(), repo=repo)
+    (track,) = histories(settings, repo=repo)
+    assert done.tag == "train@v0.1.0" and track.entries[-1].tag == "train@v0.1.0"
+    assert fetched.count(("+refs/heads/main:refs/promoter/bases/main",)) == 1

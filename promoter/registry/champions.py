@@ -60,9 +60,12 @@ class TrackHistory:
         return last.objective_name, last.direction
 
 
-def histories(settings: Settings, forge: Forge | None = None) -> list[TrackHistory]:
-    """The history of every track (or ``--track``'s), from the base as the remote has it."""
-    repo = open_repository(settings.project, forge)
+def histories(
+    settings: Settings, forge: Forge | None = None, repo: Repository | None = None
+) -> list[TrackHistory]:
+    """The history of every track (or ``--track``'s), from the base as the remote has it
+    (``repo``: one opened already, its bases fetched)."""
+    repo = repo or open_repository(settings.project, forge)
     tags = repo.tags()
     return [track_history(each, repo, tags) for each in settings.tracks()]
 

@@ -68,10 +68,14 @@ class Registration:
 
 
 def register_tracks(
-    settings: Settings, forge: Forge, request: RegisterRequest, base: str | None = None
+    settings: Settings,
+    forge: Forge,
+    request: RegisterRequest,
+    base: str | None = None,
+    repo: Repository | None = None,
 ) -> list[Registration]:
     """Register every track (or ``--track``'s) whose ``pr.base`` is ``base`` (any, if None)."""
-    repo = open_repository(settings.project, forge)
+    repo = repo or open_repository(settings.project, forge)
     chosen = [t for t in settings.tracks() if base is None or t.config.pr.base == base]
     return [register(each, forge, request, repo) for each in chosen]
 

@@ -4,7 +4,7 @@ remote has them now (the local checkout may be stale or shallow)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter.errors import PromoterError
@@ -22,18 +22,24 @@ class Repository:
     git: Git
     remote: str | None
     prefix: str
+    _fetched: set[str] = field(default_factory=set)
+    """Bases fetched already: a job registers and then reads history from one fetch."""
 
     def base_ref(self, base: str) -> str:
-        """``base`` as the remote has it now (fetched), or the local branch without a remote."""
+        """``base`` as the remote has it now (fetched once per repository object), or the
+        local branch without a remote."""
         if self.remote is None:
             if self.git.rev_parse(base) is None:
                 raise PromoterError(f"pr.base: no branch {base!r} in this repository")
             return base
         tracking = f"refs/promoter/bases/{base}"
+        if base in self._fetched:
+            return tracking
         try:
             self.git.fetch(self.remote, [f"+refs/heads/{base}:{tracking}"])
         except PromoterError as e:
             raise PromoterError(f"pr.base: cannot fetch {base!r} from the remote: {e}") from e
+        self._fetched.add(base)
         return tracking
 
     def tags(self) -> list[tuple[str, str, str | None]]:

@@ -14,6 +14,7 @@ from promoter.errors import PromoterError
 from promoter.forges.base import Forge
 from promoter.registry.champions import HistoryEntry, TrackHistory, histories
 from promoter.registry.register import Registration
+from promoter.registry.repo import Repository
 from promoter.render.escape import code_span, md_escape
 from promoter.render.format import (
     fmt_number,
@@ -200,7 +201,10 @@ def registrations_markdown(results: Sequence[Registration]) -> str:
 
 
 def job_report(
-    settings: Settings, forge: Forge, results: Sequence[Registration]
+    settings: Settings,
+    forge: Forge,
+    results: Sequence[Registration],
+    repo: Repository | None = None,
 ) -> tuple[str, bytes | None]:
     """The push job's summary (registrations, then the history) and the history's plot.
     The registration is done by then: a history that cannot be read is said, not fatal."""
@@ -208,7 +212,7 @@ def job_report(
 
     head = registrations_markdown(results)
     try:
-        tracks = histories(settings, forge)
+        tracks = histories(settings, forge, repo)
     except PromoterError as e:
         log.warning("warning: the champions' history could not be read: %s", e)
         return head + f"\nThe champions' history could not be read: {md_escape(str(e))}\n", None

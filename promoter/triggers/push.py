@@ -44,6 +44,7 @@ def why_ignored(push: PushTrigger | None, bases: Collection[str]) -> str | None:
 def on_push(context: TriggerContext) -> TriggerResult:
     """Register each track whose ``pr.base`` received the push; write the history."""
     from promoter.registry.register import RegisterRequest, overall, register_tracks
+    from promoter.registry.repo import open_repository
     from promoter.registry.report import job_report, one_line
 
     settings, push = context.settings, context.trigger.push
@@ -55,8 +56,10 @@ def on_push(context: TriggerContext) -> TriggerResult:
     before = None if push.before in (None, "", ZERO_SHA) else push.before
     request = RegisterRequest(dry_run=context.trigger.dry_run, pushed=True, before=before)
     branch = push.ref.removeprefix("refs/heads/")
-    results = register_tracks(settings, context.forge, request, base=branch)
-    report, plot = job_report(settings, context.forge, results)
+    # One repository for the registrations and the history: the base is fetched once.
+    repo = open_repository(settings.project, context.forge)
+    results = register_tracks(settings, context.forge, request, base=branch, repo=repo)
+    report, plot = job_report(settings, context.forge, results, repo)
     return TriggerResult(
         overall(results).value,
         one_line(results),
