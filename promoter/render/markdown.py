@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from promoter.core.expr import ExpressionError, parse_scalar
 from promoter.errors import ConfigError, PromoterError
 from promoter.promotion.record import PlotRow, PromotionRecord
 from promoter.render.blocks import code_link, text_block
@@ -128,14 +129,14 @@ def _context(
 
 
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_AGGREGATE = re.compile(r"\A(?:last|first|min|max|avg|count):")
 
 
 def _objective_plot(record: PromotionRecord) -> PlotRow | None:
     """The drawn curve of the objective's scalar (its name without the aggregate)."""
-    name = _AGGREGATE.sub("", record.objective.name, count=1)
-    if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
-        name = name[1:-1]
+    try:
+        name = parse_scalar(record.objective.name).name
+    except ExpressionError:  # ``newest``, or a name from a record of another version
+        name = record.objective.name
     return next((p for p in record.plots if p.source == "curve" and p.scalar == name), None)
 
 
