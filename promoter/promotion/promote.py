@@ -220,7 +220,9 @@ def _facts(
     if remote_sha and repo.remote is not None:
         foreign = _foreign_commits(repo.git, repo.remote, branch, repo.base_ref, remote_sha)
         conflicts = _conflicts_with_base(repo.git, repo.base_ref, remote_sha)
-    declined = None if request.dry_run else _declined(forge, branch, winner.run.id)
+    # A run asked for by id may be proposed again: the closed PRs are not asked for then.
+    asked = request.dry_run or request.run is not None
+    declined = None if asked else _declined(forge, branch, winner.run.id)
     facts = replace(
         facts,
         declined=declined,

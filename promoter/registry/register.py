@@ -35,7 +35,6 @@ from promoter.settings import Settings
 log = logging.getLogger("promoter")
 
 ATTEMPTS = 3
-ZERO_SHA = "0" * 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +123,9 @@ def register(
 
 def _before(repo: Repository, request: RegisterRequest, path: str) -> tuple[str | None, bool]:
     """The champion's run before the push, and whether it could be read."""
-    if not request.pushed or request.before in (None, "", ZERO_SHA):
+    # The push trigger gives no ``before`` for a new branch (git's all-zeros id).
+    if not request.pushed or not request.before:
         return None, True
-    assert request.before is not None
     if not repo.has_commit(request.before):
         log.warning("warning: the commit before the push, %s, is not here", request.before[:12])
         return None, False
