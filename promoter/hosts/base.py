@@ -15,13 +15,14 @@ from typing import Final, Protocol
 
 from promoter.errors import PromoterError
 from promoter.forges.registry import ForgeTarget
+from promoter.promotion.outcome import Outcome
 from promoter.settings import Settings
 from promoter.triggers.events import Trigger
 from promoter.triggers.result import BotOutcome, TriggerResult
 
 log = logging.getLogger("promoter")
 
-NEEDS_A_HUMAN: Final = frozenset({"refused", "conflict"})
+NEEDS_A_HUMAN: Final = frozenset({Outcome.REFUSED, Outcome.CONFLICT})
 """Promotion decisions that stop until someone acts: never silent, and the job fails."""
 FAILED_FOR_A_HUMAN: Final = (
     "promoter: {decision}: this needs someone to act (see above); the job fails "
@@ -74,7 +75,7 @@ def registered(result: TriggerResult, checkout: Path) -> Registered | None:
 def needs_a_human(result: TriggerResult) -> bool:
     """Whether the promotion stopped on something only a person can resolve."""
     promotion = result.promotion
-    return promotion is not None and promotion.decision.value in NEEDS_A_HUMAN
+    return promotion is not None and promotion.decision in NEEDS_A_HUMAN
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,8 +103,9 @@ def promote(
     git = Git(settings.project)
     with exclusive(git.git_common_dir() / "promoter" / "promote.lock"):
         # Every run, not only one that builds: a re-run after a kill is often `unchanged`.
-        if worktrees_root(git).is_dir():
-            remove_abandoned(git, worktrees_root(git))
+        root = worktrees_root(git)
+        if root.is_dir():
+            remove_abandoned(git, root)
         return replace(_promote(settings, store, forge, request), track=settings.track)
 
 

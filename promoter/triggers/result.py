@@ -39,6 +39,11 @@ SIGNIFICANCE: Final = (
 )
 
 
+def most_significant(results: Sequence[PromoteResult]) -> PromoteResult:
+    """The result a person most needs to see (:data:`SIGNIFICANCE`)."""
+    return min(results, key=lambda r: SIGNIFICANCE.index(r.decision))
+
+
 @dataclass(frozen=True, slots=True)
 class TriggerResult:
     """The ``decision`` output, one line saying why, and the promotions if any ran."""
@@ -56,14 +61,12 @@ class TriggerResult:
     @property
     def promotion(self) -> PromoteResult | None:
         """The promotion the outputs describe: the only one, or the most significant."""
-        if not self.promotions:
-            return None
-        return min(self.promotions, key=lambda r: SIGNIFICANCE.index(r.decision))
+        return most_significant(self.promotions) if self.promotions else None
 
     @classmethod
     def of(cls, results: Sequence[PromoteResult]) -> TriggerResult:
         """Promotions' results (one per track) as the trigger's."""
-        first = min(results, key=lambda r: SIGNIFICANCE.index(r.decision))
+        first = most_significant(results)
         summary = first.summary
         if len(results) > 1:
             summary = "; ".join(f"{r.track}: {r.decision.value}" for r in results)
