@@ -74,6 +74,9 @@ def test_the_component_declares_every_input_it_uses() -> None:
     assert job["script"] == ["promoter event"]
     assert job["image"]["entrypoint"] == [""]
     assert sources_of(job) == set(SOURCES)
+    push_rule = next(r["if"] for r in job["rules"] if '"push"' in r["if"])
+    assert "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" in push_rule
+    assert job["artifacts"]["paths"] == [HISTORY_PLOT]
     assert "PROMOTER_TOKEN" not in COMPONENT.read_text().split("---")[1]
 
 
