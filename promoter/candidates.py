@@ -107,3 +107,12 @@ def find_run(store: RunStore, text: str) -> Run:
     listing = store.list_runs()
     full = find_run_id(store, listing, text)
     return next(r for r in listing.runs if r.id == full)
+
+
+def settings_for_run(settings: Settings, store: RunStore, run_id: str) -> Settings:
+    """The settings of the track the run ``run_id`` belongs to; with one track, the run store
+    is not listed for it (selection resolves the id next anyway)."""
+    tracks = settings.tracks()
+    if len(tracks) == 1:
+        return tracks[0]
+    return settings.for_operation(find_run(store, run_id).op)

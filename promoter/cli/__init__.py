@@ -187,13 +187,13 @@ def select(
 ) -> None:
     """Rank the runs and explain: the winner, the champion, each criterion, why others lost
     (for each track of the config)."""
-    from promoter.candidates import find_run, select_best
+    from promoter.candidates import select_best, settings_for_run
     from promoter.cli.report import selection_json, tracks_json
     from promoter.cli.tables import console, print_selection
 
     started = time.monotonic()
     store = _store(settings)
-    tracks = [settings.for_operation(find_run(store, run_id).op)] if run_id else settings.tracks()
+    tracks = [settings_for_run(settings, store, run_id)] if run_id else settings.tracks()
     selections = []
     for each in tracks:
         selection, listing = select_best(each, store, run_id, objective, _progress())

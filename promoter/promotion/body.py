@@ -61,10 +61,10 @@ def render_record_body(
 def render_run(settings: Settings, store: RunStore, run_id: str, html: bool = False) -> str:
     """The body (Markdown, or an HTML page) of promoting ``run_id`` as things stand, as the
     default (local) forge would show it."""
-    from promoter.candidates import find_run
+    from promoter.candidates import settings_for_run
     from promoter.render.markdown import render_body
 
-    settings = settings.for_operation(find_run(store, run_id).op)
+    settings = settings_for_run(settings, store, run_id)
     selection, listing = select_best(settings, store, run=run_id)
     if not selection.verdicts:
         raise UsageError(f"run {run_id} is not a candidate")

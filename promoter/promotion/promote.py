@@ -84,9 +84,9 @@ def promote_tracks(
     """The promotion of every track (or, for a run asked by id, of the track it belongs to),
     each judged only against its own champion."""
     if request.run is not None:
-        from promoter.candidates import find_run
+        from promoter.candidates import settings_for_run
 
-        targets = [settings.for_operation(find_run(store, request.run).op)]
+        targets = [settings_for_run(settings, store, request.run)]
     else:
         targets = settings.tracks()
     return [promote(each, store, forge, request) for each in targets]
